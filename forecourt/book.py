@@ -1,0 +1,240 @@
+"""The model: a dealer's workbook as typed, VIN-keyed DataFrames plus a list of issues.
+
+``read_book(path)`` = read tabs (``sync``) -> find tabs, headers and fields -> normalise -> build
+frames -> validate (``validators``). Every frame carries ``row`` (the Excel row number); the
+:class:`TabInfo` of each tab says which column letter holds which field, so any value can be
+traced back to its cell and the write-back can address it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecourt.errors import NoLeadsTab
+from forecourt.issues import Issue, make_issue
+from forecourt.settings import Settings, settings_from_rows
+from forecourt.sync.base import Tab, Tabs
+from forecourt.validators import normalise as norm
+from forecourt.validators.headers import ColumnMap, find_layout
+from forecourt.validators.vin import normalise_vin
+from forecourt.validators.vocabulary import FIELDS_BY_TAB
+
+DATE_FIELDS = {
+    "leads": ("received_at", "due", "first_response_at", "last_contact_at", "appointment_at"),
+    "stock": ("eta",),
+    "team": (),
+}
+NUMBER_FIELDS = {"leads": ("budget", "valuation"), "stock": ("price", "year", "mileage"),
+                 "team": ("cap",)}
+YES_NO_FIELDS = {"leads": ("trade_in", "finance"), "stock": (), "team": ("active",)}
+
+
+@dataclass
+class TabInfo:
+    """Where a tab's data sits: sheet, header row, field -> column letter, unknown columns."""
+
+    kind: str
+    sheet: str
+    header_row: int
+    columns: dict[str, str]
+    extra: dict[str, str]
+    last_column: str
+    rows: int
+
+
+@dataclass
+class Book:
+    """A dealer's workbook, read and validated."""
+
+    source: str
+    language: str
+    settings: Settings
+    leads: pd.DataFrame
+    stock: pd.DataFrame
+    team: pd.DataFrame
+    tabs: dict[str, TabInfo | None]
+    issues: list[Issue] = field(default_factory=list)
+    as_of: dt.datetime | None = None
+    region: str | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+
+def _data_rows(tab: Tab, cm: ColumnMap) -> tuple[list[int], list[list[Any]]]:
+    """Rows below the header that hold anything in a mapped or unknown column."""
+    indices = sorted(set(cm.fields.values()) | set(cm.extra.values()))
+    numbers, rows = [], []
+    for i in range(cm.header_index + 1, len(tab.rows)):
+        row = tab.rows[i]
+        if any(j < len(row) and row[j] not in (None, "") for j in indices):
+            numbers.append(tab.excel_row(i))
+            rows.append(row)
+    return numbers, rows
+
+
+def _column(rows: list[list[Any]], j: int) -> list[Any]:
+    return [r[j] if j < len(r) else "" for r in rows]
+
+
+def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
+                region: str | None) -> pd.DataFrame:
+    """Normalised frame of one tab; columns it does not have are all-missing."""
+    numbers, rows = _data_rows(tab, cm)
+    n = len(rows)
+    data: dict[str, Any] = {"row": pd.Series(numbers, dtype="int64")}
+
+    def raw(f: str) -> list[Any]:
+        return _column(rows, cm.fields[f]) if f in cm.fields else [""] * n
+
+    def keep_raw(f: str, values: list[Any]) -> None:
+        data[f"raw_{f}"] = pd.Series([None if v in (None, "") else v for v in values],
+                                     dtype=object)
+
+    for f in FIELDS_BY_TAB[kind]:
+        values = raw(f)
+        if f in DATE_FIELDS[kind]:
+            data[f] = norm.to_datetimes(values, day_first)
+            keep_raw(f, values)
+        elif f in NUMBER_FIELDS[kind]:
+            data[f] = norm.to_numbers(values)
+            keep_raw(f, values)
+        elif f in YES_NO_FIELDS[kind]:
+            yes_no, ok = norm.to_yes_no(values)
+            data[f] = yes_no.where(ok, None)
+            keep_raw(f, values)
+        elif f == "phone":
+            phones, ok = norm.to_phones(values, region)
+            data[f] = phones.where(ok, None)
+            keep_raw(f, values)
+        elif f == "email":
+            emails, ok = norm.to_emails(values)
+            data[f] = emails.where(ok, None)
+            keep_raw(f, values)
+        elif f == "vin":
+            data[f] = pd.Series([normalise_vin(v) if v not in (None, "") else None
+                                 for v in values], dtype=object)
+            keep_raw(f, values)
+        elif f == "status":
+            data[f] = norm.to_canonical(values, "status" if kind == "leads" else "stock")
+            keep_raw(f, values)
+        else:
+            data[f] = norm.to_text(values)
+    if kind == "leads":
+        data["channel"] = norm.to_canonical(raw("source"), "channel")
+    for header, j in cm.extra.items():
+        data[f"extra:{header}"] = pd.Series(_column(rows, j), dtype=object)
+    return pd.DataFrame(data)
+
+
+def _empty(kind: str) -> pd.DataFrame:
+    return build_frame(kind, Tab("", [[]]), ColumnMap(kind, "", 1, 0), day_first=True,
+                       region=None)
+
+
+def _tab_info(kind: str, tab: Tab, cm: ColumnMap, rows: int) -> TabInfo:
+    width = max((len(r) for r in tab.rows[cm.header_index:]), default=1)
+    return TabInfo(kind, tab.name, cm.header_row,
+                   {f: tab.letter(j) for f, j in cm.fields.items()},
+                   {h: tab.letter(j) for h, j in cm.extra.items()},
+                   tab.letter(max(width - 1, 0)), rows)
+
+
+def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
+              progress: Callable[[str], None] | None = None) -> Book:
+    """Turn a backend's tabs into a validated :class:`Book` (any backend: xlsx, Sheets, ...)."""
+    from forecourt.validators.validate import validate_book
+
+    say = progress or (lambda _msg: None)
+    layout = find_layout(tabs.tabs)
+    if layout.tabs["leads"] is None:
+        names = ", ".join(repr(t.name) for t in tabs.tabs) or "none"
+        raise NoLeadsTab(f"{tabs.source} has no leads tab: no sheet is named Leads, Anfragen "
+                         f"or Zapytania, and none has a header row with lead columns (sheets: "
+                         f"{names}). Rename the sheet or add headers like Received, Name, "
+                         "Phone, Source.", path=tabs.source)
+    if layout.maps["leads"] is None:
+        raise NoLeadsTab(f"{tabs.source}: sheet {layout.tabs['leads'].name!r} has no "
+                         "recognisable header row (looked for headers like Received, Name, "
+                         "Phone, Source, Status in the first 30 rows).", path=tabs.source,
+                         sheet=layout.tabs["leads"].name)
+    issues: list[Issue] = []
+
+    settings = Settings()
+    settings_tab = layout.tabs["settings"]
+    if settings_tab is not None:
+        rows = [(settings_tab.excel_row(i), r) for i, r in enumerate(settings_tab.rows)]
+
+        def to_date(v: Any) -> dt.date | None:
+            ts = norm.to_datetimes([v], True).iloc[0]
+            return None if pd.isna(ts) else ts.date()
+
+        settings, problems = settings_from_rows(rows, to_date)
+        for p in problems:
+            issues.append(make_issue("bad-setting", settings_tab.name, p.row,
+                                     settings_tab.letter(p.column - 1), p.message, p.value))
+
+    leads_tab, leads_map = layout.tabs["leads"], layout.maps["leads"]
+    date_values: list[Any] = []
+    for f in DATE_FIELDS["leads"]:
+        if f in leads_map.fields:
+            date_values += _column(leads_tab.rows[leads_map.header_index + 1:],
+                                   leads_map.fields[f])
+    day_first = settings.day_first
+    if day_first is None:
+        day_first = norm.guess_day_first(date_values, settings.country)
+    region = settings.country
+    if region is None and "phone" in leads_map.fields:
+        region = norm.guess_region(_column(leads_tab.rows[leads_map.header_index + 1:],
+                                           leads_map.fields["phone"]))
+
+    frames: dict[str, pd.DataFrame] = {}
+    infos: dict[str, TabInfo | None] = {"settings": None}
+    if settings_tab is not None:
+        infos["settings"] = TabInfo("settings", settings_tab.name, 1, {}, {}, "D",
+                                    len(settings_tab.rows))
+    for kind in ("leads", "stock", "team"):
+        tab, cm = layout.tabs[kind], layout.maps[kind]
+        if tab is None or cm is None:
+            frames[kind] = _empty(kind)
+            infos[kind] = None
+            continue
+        say(f"reading {tab.name}")
+        frames[kind] = build_frame(kind, tab, cm, day_first=day_first, region=region)
+        infos[kind] = _tab_info(kind, tab, cm, len(frames[kind]))
+        for fld, (header, synonym) in cm.fuzzy.items():
+            issues.append(make_issue("fuzzy-header", tab.name, cm.header_row,
+                                     tab.letter(cm.fields[fld]),
+                                     f"header {header!r} read as {fld.replace('_', ' ')} "
+                                     f"(close to {synonym!r}); rename it to silence this",
+                                     header, fld))
+        for header, j in cm.duplicates.items():
+            issues.append(make_issue("duplicate-header", tab.name, cm.header_row,
+                                     tab.letter(j), f"column {header!r} means the same as "
+                                     "an earlier column; only the first is used", header))
+    for kind in ("stock", "team", "settings"):
+        if layout.tabs[kind] is None:
+            issues.append(make_issue("missing-tab", "", None, None,
+                                     f"no {kind} tab found; defaults are used" if kind ==
+                                     "settings" else f"no {kind} tab found", None))
+    book = Book(tabs.source, settings.language or layout.language, settings, frames["leads"],
+                frames["stock"], frames["team"], infos, issues, as_of, region)
+    say("validating")
+    validate_book(book)
+    return book
+
+
+def read_book(path: Path | str, *, as_of: dt.datetime | None = None,
+              progress: Callable[[str], None] | None = None) -> Book:
+    """Read and validate an .xlsx/.xlsm workbook. Raises a :class:`ForecourtError` subclass
+    when the file cannot be used at all; row problems are in ``book.issues``."""
+    from forecourt.sync.xlsx import read_tabs
+
+    return load_book(read_tabs(path), as_of=as_of, progress=progress)

@@ -1,0 +1,236 @@
+"""The ``forecourt`` command: a thin face over the library (no logic of its own)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from forecourt.errors import ExitCode, ForecourtError
+from forecourt.issues import CODES
+
+EXIT_CODES_HELP = """exit codes:
+  0  the workbook was read (row problems are reported, not fatal)
+  1  internal error (a bug: run again with --debug and report the traceback)
+  2  wrong command-line arguments
+  3  the workbook file does not exist
+  4  not a readable workbook (empty, damaged, encrypted, not .xlsx, unsafe)
+  5  no leads tab, or no recognisable header row in it
+  6  the workbook is open in Excel: close it and run again (nothing was written)
+"""
+
+
+def _as_of(text: str) -> dt.datetime:
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"--as-of must look like 2026-11-23 14:05, not {text!r}")
+
+
+def _progress(enabled: bool) -> Callable[[str], None] | None:
+    if not enabled:
+        return None
+    start = time.monotonic()
+
+    def say(message: str) -> None:
+        print(f"  [{time.monotonic() - start:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _check_report(book: Any) -> dict[str, Any]:
+    return {
+        "file": book.source,
+        "language": book.language,
+        "tabs": {k: (v.sheet if v else None) for k, v in book.tabs.items()},
+        "header_rows": {
+            k: v.header_row for k, v in book.tabs.items() if v is not None and k != "settings"
+        },
+        "columns": {
+            k: v.columns for k, v in book.tabs.items() if v is not None and k != "settings"
+        },
+        "counts": {"leads": len(book.leads), "stock": len(book.stock), "team": len(book.team)},
+        "errors": sum(i.severity == "error" for i in book.issues),
+        "warnings": sum(i.severity == "warning" for i in book.issues),
+        "issues": [i.to_dict() for i in book.issues],
+    }
+
+
+def print_issues(issues: Sequence[Any], limit: int | None, out: Any = sys.stdout) -> None:
+    """Issues grouped by sheet as a table a person reads."""
+    by_sheet: dict[str, list[Any]] = {}
+    for issue in issues:
+        by_sheet.setdefault(issue.sheet or "(workbook)", []).append(issue)
+    for sheet, items in by_sheet.items():
+        errors = sum(i.severity == "error" for i in items)
+        print(f"\n{sheet}: {errors} errors, {len(items) - errors} warnings", file=out)
+        print(f"  {'cell':<8} {'severity':<8} {'code':<20} message", file=out)
+        for issue in items[:limit] if limit else items:
+            print(
+                f"  {issue.cell or '-':<8} {issue.severity:<8} {issue.code:<20} {issue.message}",
+                file=out,
+            )
+        if limit and len(items) > limit:
+            print(f"  ... and {len(items) - limit} more (use --all or --json)", file=out)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from forecourt.book import read_book
+
+    book = read_book(
+        args.book, as_of=args.as_of, progress=_progress(sys.stderr.isatty() and not args.json)
+    )
+    if args.json:
+        json.dump(_check_report(book), sys.stdout, ensure_ascii=False, indent=1, default=str)
+        print()
+        return ExitCode.OK
+    tabs = ", ".join(
+        f"{k} = {v.sheet!r} (header row {v.header_row})"
+        if k != "settings"
+        else f"settings = {v.sheet!r}"
+        for k, v in book.tabs.items()
+        if v
+    )
+    print(
+        f"{book.source}: {len(book.leads)} leads, {len(book.stock)} cars, "
+        f"{len(book.team)} people; language {book.language}"
+    )
+    print(f"tabs: {tabs}")
+    if not book.issues:
+        print("no problems found")
+    else:
+        errors = len(book.errors)
+        print(f"{errors} errors, {len(book.issues) - errors} warnings")
+        print_issues(book.issues, None if args.all else 50)
+    return ExitCode.OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from forecourt.starter import write_starter
+
+    path = Path(args.path)
+    if path.suffix.lower() != ".xlsx":
+        print(f"forecourt new: {path} must end in .xlsx", file=sys.stderr)
+        return ExitCode.USAGE
+    if path.exists() and not args.force:
+        print(
+            f"forecourt new: {path} already exists; nothing was written (use --force to "
+            "replace it).",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    write_starter(path, args.language)
+    print(f"wrote {path} (Leads, Stock, Team and Settings tabs, language {args.language})")
+    return ExitCode.OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from forecourt.demo import generate_demo
+
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"forecourt-demo-{args.language}.xlsx"
+    as_of = args.as_of or dt.datetime(2026, 11, 23, 10, 0)
+    generate_demo(path, args.leads, seed=args.seed, as_of=as_of, language=args.language)
+    print(f"wrote {path} ({args.leads} leads)")
+    check_args = argparse.Namespace(book=path, as_of=as_of, json=False, all=False)
+    return cmd_check(check_args)
+
+
+def cmd_codes(_args: argparse.Namespace) -> int:
+    for code, (severity, meaning) in CODES.items():
+        print(f"{code:<22} {severity:<8} {meaning}")
+    return ExitCode.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forecourt",
+        description="Dealer-CRM discipline inside your own spreadsheet.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser(
+        "check",
+        help="read a workbook and list its problems (changes nothing)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES_HELP
+        + "\nissue codes: "
+        + ", ".join(CODES)
+        + "\n(`forecourt codes` explains each)",
+    )
+    check.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--all", action="store_true", help="list every problem (default: 50 per sheet)"
+    )
+    check.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="treat this as now (default: the clock)",
+    )
+    check.set_defaults(func=cmd_check)
+
+    new = sub.add_parser("new", help="write a starter workbook (Leads, Stock, Team, Settings)")
+    new.add_argument("path", type=Path, help="where to write it (.xlsx)")
+    new.add_argument("--language", choices=("en", "de", "pl"), default="en")
+    new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.set_defaults(func=cmd_new)
+
+    demo = sub.add_parser("demo", help="write a realistic demo workbook and run on it")
+    demo.add_argument("dir", nargs="?", default="demo", help="folder for it (default ./demo)")
+    demo.add_argument("--leads", type=int, default=300, help="how many leads (default 300)")
+    demo.add_argument("--language", choices=("en", "de", "pl"), default="en")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="the demo's now (default 2026-11-23 10:00)",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    codes = sub.add_parser("codes", help="list the issue codes check reports")
+    codes.set_defaults(func=cmd_codes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ForecourtError as exc:
+        if args.debug:
+            raise
+        print(f"forecourt: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("forecourt: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+        if args.debug:
+            raise
+        print(
+            f"forecourt: internal error ({type(exc).__name__}: {exc}). Run again with "
+            "--debug and report the traceback.",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""VBA macros shipped with the workbooks (filled by a later issue)."""

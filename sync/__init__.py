@@ -1,0 +1,1 @@
+"""Backends that read and write workbooks (installed as forecourt.sync)."""

@@ -1,0 +1,1 @@
+"""Header and value mapping, normalisers and pandera schemas (installed as forecourt.validators)."""

@@ -1,0 +1,282 @@
+"""Turning what dealers type into typed values: dates, phones, e-mails, yes/no, statuses, sources.
+
+Each normaliser takes a column of raw cell values and returns the normalised column; a value it
+cannot read becomes missing (NaT / NA) while the raw value stays beside it, so validation can
+tell "empty" from "unreadable" and quote what was found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+import phonenumbers
+from rapidfuzz import fuzz, process
+
+from forecourt.validators.text import fold
+from forecourt.validators.vocabulary import CHANNELS, NO, STATUSES, STOCK_STATUSES, YES
+
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+# Serial numbers Excel shows as dates between 1982 and 2119: anything else is not a date.
+SERIAL_RANGE = (30000.0, 80000.0)
+
+_DAY_FIRST_FORMATS = (
+    "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%y %H:%M", "%d.%m.%y",
+    "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+    "%d/%m/%y", "%d.%m.%Y, %H:%M",
+)
+_MONTH_FIRST_FORMATS = (
+    "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%y %H:%M", "%d.%m.%y",
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/%d/%y",
+    "%m-%d-%Y", "%m/%d/%Y %I:%M%p",
+)
+_ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y.%m.%d %H:%M", "%Y.%m.%d")
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/-](\d{1,2})[/-]\d{2,4}")
+
+
+def guess_day_first(values: Iterable[Any], country: str | None = None) -> bool:
+    """Day-first unless the data (a first part over 12) or a US country say month-first."""
+    day_first_votes = month_first_votes = 0
+    for v in values:
+        if isinstance(v, str):
+            m = _SLASHED.match(v)
+            if m:
+                a, b = int(m.group(1)), int(m.group(2))
+                day_first_votes += a > 12
+                month_first_votes += b > 12
+    if day_first_votes != month_first_votes:
+        return day_first_votes > month_first_votes
+    return (country or "").upper() not in ("US", "PH", "CA")
+
+
+def to_datetimes(values: Sequence[Any], day_first: bool = True) -> pd.Series:
+    """Cell values -> datetime64 Series; unreadable or empty -> NaT."""
+    out: list[Any] = [pd.NaT] * len(values)
+    text_at: list[int] = []
+    texts: list[str] = []
+    for i, v in enumerate(values):
+        if v is None or v == "":
+            continue
+        if isinstance(v, dt.datetime):
+            out[i] = v.replace(tzinfo=None)
+        elif isinstance(v, dt.date):
+            out[i] = dt.datetime(v.year, v.month, v.day)
+        elif isinstance(v, bool):
+            continue
+        elif isinstance(v, int | float):
+            if SERIAL_RANGE[0] <= v <= SERIAL_RANGE[1]:
+                out[i] = EXCEL_EPOCH + dt.timedelta(days=float(v))
+        elif isinstance(v, dt.time):
+            continue
+        else:
+            s = str(v).strip()
+            if s:
+                text_at.append(i)
+                texts.append(s)
+    result = pd.Series(pd.to_datetime(pd.Series(out, dtype=object), errors="coerce"),
+                       dtype="datetime64[us]")
+    if texts:
+        parsed = _parse_texts(texts, day_first)
+        result.iloc[text_at] = parsed.to_numpy()
+    return result.dt.round("s")
+
+
+def _parse_texts(texts: list[str], day_first: bool) -> pd.Series:
+    series = pd.Series(texts, dtype=object)
+    result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
+    formats = _ISO_FORMATS + (_DAY_FIRST_FORMATS if day_first else _MONTH_FIRST_FORMATS)
+    todo = series
+    for fmt in formats:
+        if todo.empty:
+            break
+        parsed = pd.to_datetime(todo, format=fmt, errors="coerce")
+        ok = parsed.notna()
+        if ok.any():
+            result[ok[ok].index] = parsed[ok].astype("datetime64[us]")
+            todo = todo[~ok]
+    for i, s in todo.items():
+        serial = _number(s)
+        if serial is not None and SERIAL_RANGE[0] <= serial <= SERIAL_RANGE[1]:
+            result[i] = EXCEL_EPOCH + dt.timedelta(days=serial)
+    return result
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = re.sub(r"[\s€$£]|zł|zl|PLN|EUR|GBP", "", str(value), flags=re.IGNORECASE)
+    if not text:
+        return None
+    # 12.500,00 (de/pl) or 12,500.00 (en): the last separator is the decimal one.
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        head, _, tail = text.rpartition(",")
+        text = text.replace(",", "") if len(tail) == 3 else f"{head.replace(',', '')}.{tail}"
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def to_numbers(values: Sequence[Any]) -> pd.Series:
+    """Prices, budgets, years, caps: '12.500 €', 12500, '12,500' -> float; else NaN."""
+    return pd.Series([_number(v) if v not in (None, "") else None for v in values],
+                     dtype="float64")
+
+
+def guess_region(values: Iterable[Any]) -> str | None:
+    """The most common country among numbers written with +CC or 00CC."""
+    regions: Counter = Counter()
+    for v in values:
+        s = str(v).strip() if v not in (None, "") else ""
+        if s.startswith(("+", "00")):
+            try:
+                number = phonenumbers.parse("+" + s.lstrip("+0") if s.startswith("00") else s)
+                region = phonenumbers.region_code_for_number(number)
+                if region:
+                    regions[region] += 1
+            except phonenumbers.NumberParseException:
+                continue
+    return regions.most_common(1)[0][0] if regions else None
+
+
+@lru_cache(maxsize=200_000)
+def _e164(text: str, region: str | None) -> str | None:
+    s = text.strip()
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    try:
+        number = phonenumbers.parse(s, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_phones(values: Sequence[Any], region: str | None) -> tuple[pd.Series, pd.Series]:
+    """(E.164 or as typed, readable?) for each phone cell. Without a region a national number
+    cannot be placed: it is kept as typed and not flagged."""
+    phones: list[Any] = []
+    ok: list[bool] = []
+    for v in values:
+        if v in (None, ""):
+            phones.append(None)
+            ok.append(True)
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = str(int(v))
+        text = str(v).strip()
+        e164 = _e164(text, region)
+        if e164 is None and region is None and not text.startswith(("+", "00")) \
+                and len(re.sub(r"\D", "", text)) >= 6:
+            phones.append(text)
+            ok.append(True)
+            continue
+        phones.append(e164 if e164 else text)
+        ok.append(e164 is not None)
+    return pd.Series(phones, dtype=object), pd.Series(ok, dtype=bool)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+
+
+def to_emails(values: Sequence[Any]) -> tuple[pd.Series, pd.Series]:
+    emails = [str(v).strip().lower() if v not in (None, "") else None for v in values]
+    ok = [e is None or bool(_EMAIL.match(e)) for e in emails]
+    return pd.Series(emails, dtype=object), pd.Series(ok, dtype=bool)
+
+
+_YES = {fold(w) for w in YES}
+_NO = {fold(w) for w in NO}
+
+
+def to_yes_no(values: Sequence[Any]) -> tuple[pd.Series, pd.Series]:
+    """(True/False/NA, readable?) for yes/no cells; any other text counts as yes (a trade-in
+    column often holds the car itself) but is reported when it is a bare unknown word."""
+    out: list[Any] = []
+    ok: list[bool] = []
+    for v in values:
+        if v in (None, ""):
+            out.append(None)
+            ok.append(True)
+        elif isinstance(v, bool):
+            out.append(v)
+            ok.append(True)
+        else:
+            key = fold(str(v))
+            if key in _YES:
+                out.append(True)
+                ok.append(True)
+            elif key in _NO:
+                out.append(False)
+                ok.append(True)
+            else:
+                out.append(True)
+                ok.append(len(key) > 3)
+    return pd.Series(out, dtype="boolean"), pd.Series(ok, dtype=bool)
+
+
+def _lookup(table: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, str]:
+    return {fold(w): canon for canon, by_lang in table.items()
+            for words in by_lang.values() for w in words} | {fold(c): c for c in table}
+
+
+_STATUS = _lookup(STATUSES)
+_STOCK_STATUS = _lookup(STOCK_STATUSES)
+_CHANNEL = {fold(w): cls for cls, words in CHANNELS.items() for w in words}
+
+
+@lru_cache(maxsize=4096)
+def _canon(value: str, which: str) -> str | None:
+    table = _STATUS if which == "status" else _STOCK_STATUS if which == "stock" else _CHANNEL
+    key = fold(value)
+    if not key:
+        return None
+    if key in table:
+        return table[key]
+    if which == "channel":
+        # "Facebook Marketplace", "Anruf Mobil", "mobile.de Anfrage": a known word inside.
+        words = f" {key} "
+        for known in sorted(table, key=len, reverse=True):
+            if f" {known} " in words:
+                return table[known]
+    if len(key) >= 5:
+        hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=88)
+        if hit:
+            return table[hit[0]]
+    return None
+
+
+def to_canonical(values: Sequence[Any], which: str) -> pd.Series:
+    """Canonical lead status ("status"), stock status ("stock") or channel class ("channel")."""
+    return pd.Series([_canon(str(v), which) if v not in (None, "") else None for v in values],
+                     dtype=object)
+
+
+def to_text(values: Sequence[Any]) -> pd.Series:
+    """Free text as typed (numbers that are whole become '123', not '123.0')."""
+    out = []
+    for v in values:
+        if v is None or v == "":
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        elif isinstance(v, dt.datetime | dt.date):
+            out.append(v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat())
+        else:
+            s = str(v).strip()
+            out.append(s or None)
+    return pd.Series(out, dtype=object)

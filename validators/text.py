@@ -1,0 +1,24 @@
+"""Text folding for matching what dealers type against what forecourt knows."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Letters NFKD does not decompose. Written out instead of depending on Unidecode (GPL).
+_EXTRA = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "ø": "o", "Ø": "o", "æ": "ae",
+                        "Æ": "ae", "đ": "d", "Đ": "d", "œ": "oe", "Œ": "oe"})
+_NON_WORD = re.compile(r"[^0-9a-z#]+")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Lower case, no accents, punctuation and runs of spaces as one space.
+
+    >>> fold("  Data zgłoszenia ") == fold("DATA ZGLOSZENIA")
+    True
+    """
+    text = unicodedata.normalize("NFKD", str(text).translate(_EXTRA))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return _NON_WORD.sub(" ", text).strip()

@@ -1,0 +1,262 @@
+"""Validation: pandera schemas (lazy, every failure in one pass) plus the rules across rows.
+
+Each failure becomes an :class:`Issue` at its sheet, Excel row and column letter, quoting the
+value as the dealer typed it. Rows are never dropped: a row with problems stays in the frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from forecourt.issues import CODES, Issue, make_issue
+from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS
+from forecourt.validators.vin import check_digit
+
+if TYPE_CHECKING:
+    from forecourt.book import Book, TabInfo
+
+REQUIRED_LEAD_COLUMNS = ("received_at", "source")
+
+_MESSAGES = {
+    "missing-received-at": "the lead has no received date: add when it came in",
+    "missing-source": "the lead has no source: add where it came from (WhatsApp, phone, ...)",
+    "missing-contact": "the lead has neither phone nor e-mail: nobody can reach this buyer",
+    "missing-vin": "the car has no VIN",
+    "missing-name": "the team member has no name",
+    "bad-date": "cannot read {value!r} as a date (e.g. 23.11.2026 14:05 or 2026-11-23)",
+    "bad-phone": "cannot read {value!r} as a phone number",
+    "bad-email": "{value!r} does not look like an e-mail address",
+    "bad-number": "{value!r} is not a number",
+    "bad-yes-no": "{value!r} is not yes or no",
+    "unknown-source": "unknown source {value!r}: use one like WhatsApp, Phone, mobile.de, "
+                      "Website, Email, Walk-in, Referral",
+    "unknown-status": "unknown status {value!r}: use one of New, Attempting contact, "
+                      "Contacted, Appointment set, ... Won, Lost",
+    "unknown-stock-status": "unknown stock status {value!r}: use On lot, Reserved, "
+                            "In transit, In prep or Sold",
+    "vin-length": "VIN {value!r} has {length} characters, a VIN has 17",
+    "vin-characters": "VIN {value!r} contains I, O, Q or other characters a VIN cannot have",
+    "vin-check-digit": "VIN {value!r} fails its check digit (position 9 should be "
+                       "{digit}): a typo?",
+}
+
+
+def _location(info: TabInfo, fld: str | None) -> str | None:
+    return info.columns.get(fld) if fld else None
+
+
+def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]:
+    try:
+        SCHEMAS[kind].validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    issues: list[Issue] = []
+    seen: set[tuple[str, int]] = set()
+    for case in cases.itertuples(index=False):
+        check, column, index = str(case.check), case.column, case.index
+        if index is None or pd.isna(index):
+            continue
+        if "__" in check:
+            code_part, fld = check.split("__", 1)
+            code = code_part.replace("_", "-")
+        else:
+            code = BUILTIN_CODES.get((kind, column, check))
+            fld = column
+            if code is None:
+                continue
+        row = frame.loc[index]
+        raw_col = f"raw_{fld}"
+        value: Any = row[raw_col] if raw_col in frame else row.get(fld)
+        if code == "missing-received-at" and value is not None and not pd.isna(value):
+            code = "bad-date"
+        if fld in REQUIRED_LEAD_COLUMNS and kind == "leads" and fld not in info.columns:
+            continue  # reported once as missing-column
+        if code == "missing-contact" and "phone" not in info.columns \
+                and "email" not in info.columns:
+            continue
+        if code == "missing-contact" and "phone" not in info.columns:
+            fld = "email"
+        key = (code + (fld or ""), int(index))
+        if key in seen:
+            continue
+        seen.add(key)
+        if code not in CODES:
+            continue
+        text = str(value) if value is not None else ""
+        message = _MESSAGES.get(code, CODES[code][1]).format(
+            value=value, length=len(text),
+            digit=check_digit(text) if len(text) == 17 else "?")
+        issues.append(make_issue(code, info.sheet, int(row["row"]), _location(info, fld),
+                                 message, None if pd.isna(value) else value, fld))
+    return issues
+
+
+def _missing_columns(book: Book) -> list[Issue]:
+    info = book.tabs["leads"]
+    issues = []
+    for fld in REQUIRED_LEAD_COLUMNS:
+        if fld not in info.columns:
+            issues.append(make_issue("missing-column", info.sheet, info.header_row, None,
+                                     f"no {fld.replace('_', ' ')} column: every lead needs "
+                                     "one (minimum data)", None, fld))
+    if "phone" not in info.columns and "email" not in info.columns:
+        issues.append(make_issue("missing-column", info.sheet, info.header_row, None,
+                                 "no phone or e-mail column: leads cannot be reached",
+                                 None, "phone"))
+    return issues
+
+
+def _duplicates_in_stock(book: Book) -> list[Issue]:
+    info = book.tabs["stock"]
+    issues: list[Issue] = []
+    for fld, code in (("vin", "duplicate-vin"), ("stock_no", "duplicate-stock-no")):
+        col = book.stock[fld]
+        dup = col.notna() & col.duplicated(keep="first")
+        if not dup.any():
+            continue
+        first_row = book.stock.loc[col.notna() & ~col.duplicated(keep="first")] \
+            .set_index(fld)["row"]
+        for idx in dup[dup].index:
+            value = col[idx]
+            issues.append(make_issue(
+                code, info.sheet, int(book.stock.at[idx, "row"]), info.columns.get(fld),
+                f"{value} is on row {int(first_row[value])} too: one row per car",
+                value, fld))
+    return issues
+
+
+def link_stock(book: Book) -> None:
+    """Add ``stock_vin`` to the leads: the stock VIN each lead is about, where it is known.
+
+    A lead names a car by VIN or by stock number, and dealers type either into either column.
+    """
+    stock = book.stock
+    by_vin = set(stock["vin"].dropna())
+    by_no = {_stock_key(no): vin for no, vin in zip(stock["stock_no"], stock["vin"], strict=True)
+             if isinstance(no, str)}
+    leads = book.leads
+
+    def find(vin: Any, stock_no: Any) -> tuple[Any, bool]:
+        if isinstance(vin, str):
+            if vin in by_vin:
+                return vin, False
+            if _stock_key(vin) in by_no:
+                return by_no[_stock_key(vin)], True
+        if isinstance(stock_no, str) and _stock_key(stock_no) in by_no:
+            return by_no[_stock_key(stock_no)], False
+        return None, False
+
+    found = [find(v, s) for v, s in zip(leads["vin"], leads["stock_no"], strict=True)]
+    leads["stock_vin"] = pd.Series([f[0] for f in found], index=leads.index, dtype=object)
+    # A stock number typed into the VIN column is not a malformed VIN.
+    typed_no = pd.Series([f[1] for f in found], index=leads.index, dtype=bool)
+    leads.loc[typed_no, "stock_no"] = leads.loc[typed_no, "raw_vin"].astype(str)
+    leads.loc[typed_no, "vin"] = leads.loc[typed_no, "stock_vin"]
+
+
+def _stock_key(text: str) -> str:
+    return "".join(ch for ch in str(text).upper() if ch.isalnum())
+
+
+def _not_in_stock(book: Book) -> list[Issue]:
+    info = book.tabs["leads"]
+    if book.tabs.get("stock") is None:
+        return []
+    leads = book.leads
+    asked = (leads["vin"].notna() | leads["stock_no"].notna()) & leads["stock_vin"].isna()
+    issues = []
+    for idx in asked[asked].index:
+        fld = "vin" if pd.notna(leads.at[idx, "vin"]) else "stock_no"
+        value = leads.at[idx, f"raw_{fld}"] if f"raw_{fld}" in leads else leads.at[idx, fld]
+        issues.append(make_issue("vin-not-in-stock", info.sheet, int(leads.at[idx, "row"]),
+                                 info.columns.get(fld),
+                                 f"the car {value} is not in stock: check the number, or "
+                                 "offer a similar car", value, fld))
+    return issues
+
+
+def _future(book: Book) -> list[Issue]:
+    info = book.tabs["leads"]
+    now = book.as_of or dt.datetime.now()
+    leads = book.leads
+    late = leads["received_at"] > pd.Timestamp(now) + pd.Timedelta(minutes=5)
+    return [make_issue("future-lead", info.sheet, int(leads.at[i, "row"]),
+                       info.columns.get("received_at"),
+                       f"received {leads.at[i, 'received_at']:%Y-%m-%d %H:%M}, after now "
+                       f"({now:%Y-%m-%d %H:%M}): a typo in the date?",
+                       str(leads.at[i, "received_at"]), "received_at")
+            for i in late[late].index]
+
+
+def _duplicate_people(book: Book) -> list[Issue]:
+    """The same phone or e-mail again within the window: flag the later row, name the first."""
+    info = book.tabs["leads"]
+    leads = book.leads
+    window = pd.Timedelta(days=book.settings.duplicate_window_days)
+    found: dict[int, tuple[int, str, str]] = {}
+    for fld in ("phone", "email"):
+        if fld not in info.columns:
+            continue
+        part = leads.loc[leads[fld].notna() & leads["received_at"].notna(),
+                         [fld, "received_at", "row", "source"]]
+        part = part.sort_values(["received_at", "row"], kind="stable")
+        grouped = part.groupby(fld, sort=False)
+        prev_at = grouped["received_at"].shift()
+        prev_row = grouped["row"].shift()
+        prev_source = grouped["source"].shift()
+        hit = prev_at.notna() & (part["received_at"] - prev_at <= window)
+        for idx in hit[hit].index:
+            if idx not in found:
+                found[idx] = (int(prev_row[idx]), fld, str(prev_source[idx]))
+    issues = []
+    for idx, (earlier, fld, source) in sorted(found.items()):
+        value = leads.at[idx, fld]
+        issues.append(make_issue(
+            "duplicate-person", info.sheet, int(leads.at[idx, "row"]), info.columns.get(fld),
+            f"same {'phone' if fld == 'phone' else 'e-mail'} {value} as row {earlier} "
+            f"({source}) within {book.settings.duplicate_window_days} days: likely the same "
+            "buyer again (not merged)", value, fld))
+    return issues
+
+
+def _duplicate_ids(book: Book) -> list[Issue]:
+    info = book.tabs["leads"]
+    ids = book.leads["lead_id"]
+    dup = ids.notna() & ids.duplicated(keep="first")
+    first = book.leads.loc[ids.notna() & ~ids.duplicated(keep="first")].set_index("lead_id")["row"]
+    return [make_issue("duplicate-lead-id", info.sheet, int(book.leads.at[i, "row"]),
+                       info.columns.get("lead_id"),
+                       f"lead id {ids[i]} is on row {int(first[ids[i]])} too", ids[i], "lead_id")
+            for i in dup[dup].index]
+
+
+def validate_book(book: Book) -> None:
+    """Append every problem of ``book`` to ``book.issues`` (sorted by sheet order and row)."""
+    issues: list[Issue] = []
+    if book.tabs.get("stock") is not None:
+        issues += _schema_issues("stock", book.stock, book.tabs["stock"])
+        issues += _duplicates_in_stock(book)
+    link_stock(book)
+    issues += _missing_columns(book)
+    issues += _schema_issues("leads", book.leads, book.tabs["leads"])
+    issues += _duplicate_ids(book)
+    issues += _not_in_stock(book)
+    issues += _future(book)
+    issues += _duplicate_people(book)
+    if book.tabs.get("team") is not None:
+        issues += _schema_issues("team", book.team, book.tabs["team"])
+    order = {"leads": 0, "stock": 1, "team": 2, "settings": 3}
+    sheet_rank = {info.sheet: order[k] for k, info in book.tabs.items() if info is not None}
+    issues.sort(key=lambda i: (sheet_rank.get(i.sheet, 9), i.row or 0, i.column or "", i.code))
+    book.issues = sorted(book.issues + issues,
+                         key=lambda i: (sheet_rank.get(i.sheet, 9), i.row or 0,
+                                        _col_key(i.column), i.code))
+
+
+def _col_key(letter: str | None) -> tuple[int, str]:
+    return (len(letter or ""), letter or "")

@@ -1,0 +1,1 @@
+"""Starter workbooks written by ``forecourt new`` (refresh: ``python -m forecourt.starter``)."""
