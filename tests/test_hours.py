@@ -1,0 +1,72 @@
+"""Opening-hours arithmetic: the SLA clock runs only while the dealer is open."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from forecourt.hours import OpeningHours
+from forecourt.settings import DEFAULT_HOURS
+
+XMAS = {dt.date(2026, 12, 24), dt.date(2026, 12, 25), dt.date(2026, 12, 26)}
+HOURS = OpeningHours.of(DEFAULT_HOURS, XMAS)
+moments = st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31))
+durations = st.integers(min_value=0, max_value=60 * 24 * 10)
+
+
+def at(text):
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M")
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "due"),
+    [
+        ("2026-11-21 13:58", 5, "2026-11-23 09:03"),  # Saturday afternoon -> Monday
+        ("2026-11-23 10:00", 10, "2026-11-23 10:10"),
+        ("2026-11-23 17:55", 5, "2026-11-23 18:00"),  # ends at closing, not next morning
+        ("2026-11-23 17:55", 15, "2026-11-24 09:10"),
+        ("2026-11-23 21:30", 15, "2026-11-24 09:15"),  # evening
+        ("2026-11-22 11:00", 60, "2026-11-23 10:00"),  # Sunday
+        ("2026-12-23 17:30", 60, "2026-12-28 09:30"),  # Christmas holidays, then Sunday
+        ("2026-11-20 12:00", 8 * 60, "2026-11-21 11:00"),  # 8 business hours over a Friday
+    ],
+)
+def test_due_times(start, minutes, due):
+    assert HOURS.add(at(start), minutes) == at(due)
+
+
+@given(moments, durations)
+def test_adding_n_minutes_spends_exactly_n_opening_minutes(start, minutes):
+    due = HOURS.add(start, minutes)
+    assert due >= start
+    assert HOURS.minutes_between(start, due) == pytest.approx(minutes)
+
+
+@given(moments, durations, durations)
+def test_adding_in_two_steps_is_adding_once(start, a, b):
+    assert HOURS.add(HOURS.add(start, a), b) == HOURS.add(start, a + b)
+
+
+@given(moments, durations, durations)
+def test_later_start_or_longer_sla_is_never_due_earlier(start, a, b):
+    lo, hi = sorted((a, b))
+    assert HOURS.add(start, lo) <= HOURS.add(start, hi)
+
+
+@given(moments, st.integers(min_value=1, max_value=60 * 24 * 10))
+def test_a_due_time_is_inside_opening_hours(start, minutes):
+    due = HOURS.add(start, minutes)
+    window = HOURS.window(due.date())
+    assert window is not None and window[0] < due <= window[1]
+
+
+@given(moments, durations)
+def test_subtract_undoes_add_when_starting_open(start, minutes):
+    start = HOURS.next_open(start)
+    assert HOURS.minutes_between(HOURS.subtract(HOURS.add(start, minutes), minutes), start) == 0
+
+
+def test_always_closed_is_refused():
+    with pytest.raises(ValueError):
+        OpeningHours.of({d: None for d in range(7)})

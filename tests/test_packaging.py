@@ -1,0 +1,27 @@
+"""The specified folders install under one name: forecourt.sync, forecourt.validators, ..."""
+
+import subprocess
+import sys
+
+
+def _run(code, cwd):
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True)
+
+
+def test_subpackages_import_under_forecourt(tmp_path):
+    result = _run("import forecourt.sync.xlsx, forecourt.validators.schemas, "
+                  "forecourt.workbook_templates, forecourt.macros", tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_sync_and_validators_are_not_top_level_names(tmp_path):
+    for name in ("sync", "validators"):
+        result = _run(f"import {name}", tmp_path)
+        assert result.returncode != 0, f"{name} must not be importable as a top-level package"
+
+
+def test_command_and_module_both_run(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "forecourt", "--help"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0
+    assert "exit codes" in result.stdout

@@ -1,0 +1,67 @@
+"""VIN rules of DOMAIN.md: normalisation, check digit where mandatory, JDM frame numbers."""
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from vininfo import Vin
+
+from forecourt.validators.vin import check_digit, normalise_vin, vin_details, vin_problem
+
+VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+vins = st.text(alphabet=VIN_ALPHABET, min_size=17, max_size=17)
+
+
+@given(vins)
+def test_check_digit_agrees_with_vininfo(vin):
+    fixed = vin[:8] + check_digit(vin) + vin[9:]
+    info = Vin(fixed)
+    assume(getattr(info.assembler, "uses_sae_checkdigit", True))
+    assert info.verify_checksum(check_year=False)
+
+
+@given(vins, st.sampled_from("12345L"))
+def test_north_american_and_chinese_vins_need_the_right_check_digit(vin, first):
+    vin = first + vin[1:]
+    good = vin[:8] + check_digit(vin) + vin[9:]
+    assert vin_problem(good) is None
+    wrong = next(d for d in "0123456789X" if d != check_digit(vin))
+    assert vin_problem(good[:8] + wrong + good[9:]) == "vin-check-digit"
+
+
+@given(vins, st.sampled_from("WVSTZJKY"))
+def test_european_and_asian_vins_are_not_check_digit_checked(vin, first):
+    assert vin_problem(first + vin[1:]) is None
+
+
+@given(vins, st.lists(st.sampled_from([" ", "-", "  "]), max_size=4), st.booleans())
+def test_spaces_dashes_and_case_are_normalised(vin, junk, lower):
+    typed = vin.lower() if lower else vin
+    for k, sep in enumerate(junk):
+        pos = 3 + 4 * k
+        typed = typed[:pos] + sep + typed[pos:]
+    assert normalise_vin(typed) == vin
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("WVWZZZ1JZXW00001", "vin-length"),
+        ("WVWZZZ1JZXW0000012", "vin-length"),
+        ("WVWZZZ1JZOW000001", "vin-characters"),
+        ("WVWZZZ1JZIW000001", "vin-characters"),
+        ("WVWZZZ1JZQW000001", "vin-characters"),
+        ("1M8GDM9A1KP042788", "vin-check-digit"),
+        ("1M8GDM9AXKP042788", None),
+        ("WVWZZZ1JZXW000001", None),
+        ("ZVW30-1234567", None),
+        ("zvw30 - 1234567", None),
+        ("GRS182-0012345", None),
+    ],
+)
+def test_vin_problems(typed, code):
+    assert vin_problem(normalise_vin(typed)) == code
+
+
+def test_manufacturer_and_year_come_from_the_vin():
+    assert vin_details("1M8GDM9AXKP042788") == ("Mercury", 2019)
+    assert vin_details("WVWZZZ1JZXW000001")[0] == "Volkswagen"
