@@ -157,11 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXIT_CODES_HELP,
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser(
         "check",
+        parents=[common],
         help="read a workbook and list its problems (changes nothing)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXIT_CODES_HELP
@@ -183,13 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_check)
 
-    new = sub.add_parser("new", help="write a starter workbook (Leads, Stock, Team, Settings)")
+    new = sub.add_parser(
+        "new", parents=[common], help="write a starter workbook (Leads, Stock, Team, Settings)"
+    )
     new.add_argument("path", type=Path, help="where to write it (.xlsx)")
     new.add_argument("--language", choices=("en", "de", "pl"), default="en")
     new.add_argument("--force", action="store_true", help="replace an existing file")
     new.set_defaults(func=cmd_new)
 
-    demo = sub.add_parser("demo", help="write a realistic demo workbook and run on it")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="write a realistic demo workbook and run on it"
+    )
     demo.add_argument("dir", nargs="?", default="demo", help="folder for it (default ./demo)")
     demo.add_argument("--leads", type=int, default=300, help="how many leads (default 300)")
     demo.add_argument("--language", choices=("en", "de", "pl"), default="en")
@@ -203,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
-    codes = sub.add_parser("codes", help="list the issue codes check reports")
+    codes = sub.add_parser("codes", parents=[common], help="list the issue codes check reports")
     codes.set_defaults(func=cmd_codes)
     return parser
 

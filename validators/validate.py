@@ -14,7 +14,7 @@ import pandera.pandas as pa
 
 from forecourt.issues import CODES, Issue, make_issue
 from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS
-from forecourt.validators.vin import check_digit
+from forecourt.validators.vin import VIN_CHARS, check_digit
 
 if TYPE_CHECKING:
     from forecourt.book import Book, TabInfo
@@ -90,7 +90,7 @@ def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]
         text = str(value) if value is not None else ""
         message = _MESSAGES.get(code, CODES[code][1]).format(
             value=value, length=len(text),
-            digit=check_digit(text) if len(text) == 17 else "?")
+            digit=check_digit(text) if VIN_CHARS.match(text) else "?")
         issues.append(make_issue(code, info.sheet, int(row["row"]), _location(info, fld),
                                  message, None if pd.isna(value) else value, fld))
     return issues
