@@ -26,11 +26,12 @@ from forecourt.validators.vin import normalise_vin
 from forecourt.validators.vocabulary import FIELDS_BY_TAB
 
 DATE_FIELDS = {
-    "leads": ("received_at", "due", "first_response_at", "last_contact_at", "appointment_at"),
+    "leads": ("received_at", "due", "first_response_at", "last_contact_at", "appointment_at",
+              "status_since"),
     "stock": ("eta",),
     "team": (),
 }
-NUMBER_FIELDS = {"leads": ("budget", "valuation"), "stock": ("price", "year", "mileage"),
+NUMBER_FIELDS = {"leads": ("budget", "valuation"), "stock": ("price", "year", "mileage", "waiting"),
                  "team": ("cap",)}
 YES_NO_FIELDS = {"leads": ("trade_in", "finance"), "stock": (), "team": ("active",)}
 

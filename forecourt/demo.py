@@ -13,7 +13,10 @@ On purpose, at every size, the file also holds what real files hold:
   and due mostly empty (the engine fills them);
 * about 3 % likely duplicates: the same person (same phone, written differently, or same
   e-mail) asking again through another channel within 30 days;
-* late leads: ``New``, received a few business hours before ``as_of``, nobody answered;
+* late leads: ``New``, received in the last hours before ``as_of`` (last night's chats and
+  forms, Saturday's or this morning's calls), nobody answered;
+* two public holidays of the country in the Settings tab (the latest two in the window, else
+  the next ones), on which nobody phones or walks in;
 * one lead with neither phone nor e-mail, one with an unknown source ("Carrier pigeon",
   "Brieftaube", "Gołąb pocztowy") and one whose name is a formula-injection string
   (``=HYPERLINK("http://x")``), stored as text, never as a formula;
@@ -70,8 +73,9 @@ STOCK_COLUMNS = (
 )
 TEAM_COLUMNS = ("name", "active", "days", "stores", "makes", "languages", "cap", "email", "phone")
 
-OPEN = frozenset(("New", "Attempting contact", "Contacted", "Appointment set",
-                  "Appointment confirmed", "Shown", "No show", "Offer sent", "Deposit taken"))
+# Stages a lead can be in while the car is not (yet, or any more) on the lot.
+_EARLY = frozenset(("New", "Attempting contact", "Contacted"))
+_EARLY_OR_LOST = _EARLY | {"Lost"}
 
 # Source value -> channel class, from the vocabulary (the demo only writes known values, plus
 # the one deliberately unknown source).
@@ -498,9 +502,6 @@ class _Demo:
                 total += hi - lo
                 self.cum.append(total)
 
-    def dt(self, minute: int | None) -> dt.datetime | None:
-        return None if minute is None else self.base + dt.timedelta(minutes=minute)
-
     def next_open(self, t: int) -> int:
         d, m = divmod(t, 1440)
         hours = self.hours
@@ -601,8 +602,8 @@ class _Demo:
         while True:
             if r.random() < 0.07:
                 prefix, length, _ = r.choice(self.loc["landlines"])
-                rest = str(r.randint(2, 9)) + "".join(str(r.randrange(10))
-                                                      for _ in range(length - 1))
+                rest = r.choice("2345") + "".join(str(r.randrange(10))
+                                                  for _ in range(length - 1))
             elif self.country == "DE":
                 prefix = r.choice(("151", "152", "157", "160", "162", "170", "171", "172",
                                    "173", "174", "175", "176", "177", "178", "179"))
@@ -742,7 +743,7 @@ class _Demo:
             return
         lead.status = "Shown"
         lead.last = appt
-        if r.random() >= 0.6:
+        if r.random() >= 0.5:
             if now - appt > 7 * 1440 and r.random() < 0.6:
                 lead.status = "Lost"
             return
@@ -871,7 +872,10 @@ class _Demo:
             if i is None:
                 break
             lead = leads[i]
-            lead.received = self.sub_biz(self.now, r.randint(20, 300))
+            t = self.now - r.randint(15, 16 * 60)  # last night's chats and forms
+            if lead.channel == "phone" or not 7 * 60 <= t % 1440 <= 22 * 60 + 30:
+                t = self.sub_biz(self.now, r.randint(15, 240))
+            lead.received = t
             lead.status, lead.first, lead.last, lead.appt = "New", None, None, None
             late.append(lead)
         self.special["late"] = late
@@ -950,7 +954,7 @@ class _Demo:
             car.make, car.model = tpl[0], tpl[1]
             car.body = loc["body"][tpl[2]]
             age = max(0, this_year - car.year)
-            price = tpl[9] * 0.86 ** age * r.uniform(0.85, 1.12) * loc["currency"]
+            price = tpl[9] * 1.15 * 0.92 ** age * r.uniform(0.85, 1.12) * loc["currency"]
             step = loc["price_step"]
             car.price = max(1, round(price / step)) * step - loc["price_end"]
             km = age * r.uniform(7000, 21000) + r.randint(1000, 9000)
@@ -996,8 +1000,7 @@ class _Demo:
             lead.link = "stock_no" if r.random() < 0.15 else "vin"
         # Several open leads wait for the car in transit; some still ask about a sold one.
         open_free = [i for i, x in enumerate(leads)
-                     if x.status in OPEN and x.car is None and i not in self.taken
-                     and x.status != "Deposit taken"]
+                     if x.status in _EARLY and x.car is None and i not in self.taken]
         for key, count, note in (("transit_car", max(3, self.n // 400), "transit_note"),
                                  ("sold_car", max(2, self.n // 1000), "sold_note")):
             asked = []
@@ -1022,17 +1025,20 @@ class _Demo:
                 continue
             if lead.dup_of is not None and r.random() < 0.7:
                 orig = leads[lead.dup_of]
-                if orig.car is not None and orig.status not in ("Won", "Deposit taken"):
-                    lead.car, lead.link = orig.car, orig.link
+                if orig.car is None:
+                    lead.link = "text"  # _details copies what they wrote the first time
                     continue
-                if orig.car is None and orig.wanted:
-                    lead.wanted = orig.wanted
+                if orig.status not in ("Won", "Deposit taken"):
+                    lead.car, lead.link = orig.car, orig.link
                     continue
             u = r.random()
             if u < 0.2 or lead.status in ("Won", "Deposit taken"):
                 lead.link = "text"
                 continue
-            pool = pools[r.choices(pool_names, pool_weights)[0]]
+            kind = r.choices(pool_names, pool_weights)[0]
+            if kind in ("In transit", "Sold") and lead.status not in _EARLY_OR_LOST:
+                kind = "On lot"  # nobody test-drives a car that is not there
+            pool = pools[kind]
             lead.car = pool[int(len(pool) * r.random() ** 1.6)]  # some cars are popular
             lead.link = "vin" if u < 0.2 + 0.7 else "stock_no"
 
@@ -1060,7 +1066,9 @@ class _Demo:
                 lead.store = car.store
                 price = car.price
             else:
-                price = r.choice(cars).price if cars else 20000
+                price = r.choice(cars).price
+                if lead.dup_of is not None and leads[lead.dup_of].car is None:
+                    lead.wanted = leads[lead.dup_of].wanted
                 if lead.wanted is None:
                     like = r.choice(cars)
                     budget = f"{round(price / step) * step:,}".replace(",", separator)

@@ -149,6 +149,16 @@ LEAD_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("Filiale", "Standort", "Niederlassung", "Platz"),
         "pl": ("Oddział", "Lokalizacja", "Salon", "Plac"),
     },
+    "status_since": {
+        "en": ("Status since", "In status since"),
+        "de": ("Status seit", "Im Status seit"),
+        "pl": ("Status od", "W statusie od"),
+    },
+    "state": {
+        "en": ("State", "Alert", "Flag"),
+        "de": ("Lage", "Warnung", "Markierung"),
+        "pl": ("Alert", "Flaga", "Sygnał"),
+    },
     "notes": {
         "en": ("Notes", "Comments", "Message", "Remarks"),
         "de": ("Notizen", "Bemerkung", "Bemerkungen", "Nachricht", "Kommentar"),
@@ -201,6 +211,11 @@ STOCK_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "store": LEAD_FIELDS["store"],
     "notes": LEAD_FIELDS["notes"],
+    "waiting": {
+        "en": ("Buyers waiting", "Waiting buyers"),
+        "de": ("Wartende Käufer", "Interessenten wartend"),
+        "pl": ("Czekający klienci", "Oczekujący klienci"),
+    },
 }
 
 TEAM_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {

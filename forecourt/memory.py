@@ -1,0 +1,104 @@
+"""The engine's memory: a SQLite file beside the workbook.
+
+It keeps what the engine wrote into each lead's cells (so a later run can tell its own values
+from a person's), each lead's status history (status since, furthest stage reached) and the
+owner rotation. Losing it loses history only: the next run treats every filled cell as a
+person's entry and starts the history from the workbook's evidence.
+
+Default file: ``BOOK.forecourt.sqlite`` beside ``BOOK.xlsx`` (``--state PATH`` changes it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS written (
+    lead_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (lead_id, field));
+CREATE TABLE IF NOT EXISTS status (
+    lead_id TEXT PRIMARY KEY, status TEXT, since TEXT NOT NULL, furthest INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS status_history (
+    lead_id TEXT NOT NULL, status TEXT, seen_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rotation (
+    person TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    at TEXT NOT NULL, as_of TEXT NOT NULL, workbook TEXT NOT NULL, summary TEXT);
+"""
+
+
+def state_path(workbook: Path | str) -> Path:
+    """``BOOK.xlsx`` -> ``BOOK.forecourt.sqlite`` in the same folder."""
+    p = Path(workbook)
+    return p.with_name(f"{p.stem}.forecourt.sqlite")
+
+
+@dataclass
+class StatusRecord:
+    status: str | None
+    since: dt.datetime
+    furthest: int
+
+
+@dataclass
+class Memory:
+    """What the engine remembers between runs (all in plain dicts; :func:`save` persists)."""
+
+    written: dict[tuple[str, str], str] = field(default_factory=dict)
+    status: dict[str, StatusRecord] = field(default_factory=dict)
+    rotation: dict[str, int] = field(default_factory=dict)
+    new_history: list[tuple[str, str | None, dt.datetime]] = field(default_factory=list)
+
+    @property
+    def next_seq(self) -> int:
+        return max(self.rotation.values(), default=0) + 1
+
+    def wrote(self, lead_id: str, fld: str) -> str | None:
+        return self.written.get((lead_id, fld))
+
+
+def load(path: Path | str) -> Memory:
+    """The memory in ``path``; an empty one when the file does not exist yet."""
+    path = Path(path)
+    memory = Memory()
+    if not path.exists():
+        return memory
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        memory.written = {(lead, fld): value for lead, fld, value in
+                          db.execute("SELECT lead_id, field, value FROM written")}
+        memory.status = {lead: StatusRecord(status, dt.datetime.fromisoformat(since), furthest)
+                         for lead, status, since, furthest in
+                         db.execute("SELECT lead_id, status, since, furthest FROM status")}
+        memory.rotation = dict(db.execute("SELECT person, seq FROM rotation"))
+    return memory
+
+
+def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
+         summary: str = "") -> None:
+    """Write ``memory`` in one transaction (all or nothing)."""
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            db.executescript(SCHEMA)
+            db.execute("DELETE FROM written")
+            db.executemany("INSERT INTO written VALUES (?, ?, ?)",
+                           [(lead, fld, v) for (lead, fld), v in memory.written.items()])
+            db.execute("DELETE FROM status")
+            db.executemany("INSERT INTO status VALUES (?, ?, ?, ?)",
+                           [(lead, r.status, r.since.isoformat(sep=" "), r.furthest)
+                            for lead, r in memory.status.items()])
+            db.executemany("INSERT INTO status_history VALUES (?, ?, ?)",
+                           [(lead, s, at.isoformat(sep=" ")) for lead, s, at in
+                            memory.new_history])
+            db.execute("DELETE FROM rotation")
+            db.executemany("INSERT INTO rotation VALUES (?, ?)", list(memory.rotation.items()))
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
+                       (dt.datetime.now().isoformat(sep=" ", timespec="seconds"),
+                        as_of.isoformat(sep=" "), workbook, summary))
+    finally:
+        db.close()
+    memory.new_history.clear()
