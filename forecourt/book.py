@@ -69,6 +69,13 @@ class Book:
         return [i for i in self.issues if i.severity == "error"]
 
 
+def is_generated(tab: Tab) -> bool:
+    """A sheet forecourt wrote itself: its A1 starts with "forecourt"."""
+    first = tab.rows[0][0] if tab.rows and tab.rows[0] and tab.first_row == 1 \
+        and tab.first_col == 0 else ""
+    return isinstance(first, str) and first.lower().startswith("forecourt")
+
+
 def _data_rows(tab: Tab, cm: ColumnMap) -> tuple[list[int], list[list[Any]]]:
     """Rows below the header that hold anything in a mapped or unknown column."""
     indices = sorted(set(cm.fields.values()) | set(cm.extra.values()))
@@ -154,7 +161,8 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
     from forecourt.validators.validate import validate_book
 
     say = progress or (lambda _msg: None)
-    layout = find_layout(tabs.tabs)
+    # Sheets forecourt generates (Issues, KPI, Log) are not the dealer's data.
+    layout = find_layout([t for t in tabs.tabs if not is_generated(t)])
     if layout.tabs["leads"] is None:
         names = ", ".join(repr(t.name) for t in tabs.tabs) or "none"
         raise NoLeadsTab(f"{tabs.source} has no leads tab: no sheet is named Leads, Anfragen "

@@ -25,6 +25,9 @@ CREATE TABLE IF NOT EXISTS status_history (
     lead_id TEXT NOT NULL, status TEXT, seen_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rotation (
     person TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS assignments (
+    seq INTEGER PRIMARY KEY, lead_id TEXT NOT NULL, row INTEGER, owner TEXT NOT NULL,
+    fallback INTEGER NOT NULL, reason TEXT, skipped TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     at TEXT NOT NULL, as_of TEXT NOT NULL, workbook TEXT NOT NULL, summary TEXT);
 """
@@ -51,6 +54,8 @@ class Memory:
     status: dict[str, StatusRecord] = field(default_factory=dict)
     rotation: dict[str, int] = field(default_factory=dict)
     new_history: list[tuple[str, str | None, dt.datetime]] = field(default_factory=list)
+    #: every assignment ever made: (seq, lead_id, row, owner, fallback, reason, skipped text)
+    assignments: list[tuple[int, str, int, str, bool, str, str]] = field(default_factory=list)
 
     @property
     def next_seq(self) -> int:
@@ -74,6 +79,9 @@ def load(path: Path | str) -> Memory:
                          for lead, status, since, furthest in
                          db.execute("SELECT lead_id, status, since, furthest FROM status")}
         memory.rotation = dict(db.execute("SELECT person, seq FROM rotation"))
+        memory.assignments = [(seq, lead, row, owner, bool(fb), reason, skipped)
+                              for seq, lead, row, owner, fb, reason, skipped in db.execute(
+                                  "SELECT * FROM assignments ORDER BY seq")]
     return memory
 
 
@@ -94,6 +102,10 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
             db.executemany("INSERT INTO status_history VALUES (?, ?, ?)",
                            [(lead, s, at.isoformat(sep=" ")) for lead, s, at in
                             memory.new_history])
+            db.execute("DELETE FROM assignments")
+            db.executemany("INSERT INTO assignments VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(seq, lead, row, owner, int(fb), reason, skipped)
+                            for seq, lead, row, owner, fb, reason, skipped in memory.assignments])
             db.execute("DELETE FROM rotation")
             db.executemany("INSERT INTO rotation VALUES (?, ?)", list(memory.rotation.items()))
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",

@@ -1,1 +1,1 @@
-"""The rules: ids, owners, next actions and due times, states, KPIs (plain functions over frames)."""
+"""The rules: ids, owners, next actions and due times, states, KPIs (functions over frames)."""

@@ -1,0 +1,473 @@
+"""The main job: every open lead gets an owner, a next action and a due time; late work is
+flagged; the KPI, Issues and Log sheets are rebuilt; the dealer's sheets are edited in place.
+
+``plan_run`` is pure (book + memory + now -> plan + summary); ``run`` adds the file work: lock
+check, reading, writing atomically, saving the memory. A person's entry always wins: the engine
+fills empty cells and later recomputes only values it wrote itself that nobody changed since.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecourt import memory as mem
+from forecourt.book import Book, load_book
+from forecourt.errors import WorkbookLocked
+from forecourt.issues import Issue, make_issue
+from forecourt.plan import CellWrite, ConditionalFormat, Plan, SheetEdit
+from forecourt.sync.base import column_letter
+from forecourt.validators.vocabulary import LEAD_FIELDS, STATUS_ORDER, STATUSES, STOCK_FIELDS
+
+ENGINE_FIELDS = ("lead_id", "owner", "next_action", "due", "status_since", "state")
+RECOMPUTED = ("next_action", "due")  # refreshed while nobody has changed them
+CONTACTED = STATUS_ORDER.index("Contacted")
+ATTEMPTING = STATUS_ORDER.index("Attempting contact")
+APPOINTMENT_SET = STATUS_ORDER.index("Appointment set")
+CLOSED = ("Won", "Lost")
+LOG_KEEP = 1000
+WIDTHS = {"lead_id": 12, "owner": 14, "next_action": 40, "due": 17, "status_since": 17,
+          "state": 16}
+STATE_WORDS = {
+    "overdue": {"en": "overdue", "de": "überfällig", "pl": "zaległe"},
+    "due soon": {"en": "due soon", "de": "bald fällig", "pl": "wkrótce"},
+    "stalled": {"en": "stalled", "de": "stockt", "pl": "utknęło"},
+    "check data": {"en": "check data", "de": "Daten prüfen", "pl": "sprawdź dane"},
+}
+COLOURS = {"overdue": ("FFC7CE", "9C0006"), "due soon": ("FFEB9C", "9C5700"),
+           "stalled": ("E7E6E6", "595959")}
+
+
+@dataclass
+class Outcome:
+    """What a run decided: the plan for the backend and the numbers for people."""
+
+    plan: Plan
+    summary: dict[str, Any]
+    memory: mem.Memory
+    leads: pd.DataFrame
+    issues: list[Issue] = field(default_factory=list)
+
+
+def stable_id(*parts: Any) -> str:
+    """A short id from what identifies the inquiry; it is written back, so it stays put."""
+    digest = hashlib.sha1("|".join("" if p is None or p is pd.NaT else str(p)
+                                   for p in parts).encode()).digest()
+    return "L-" + base64.b32encode(digest).decode()[:7]
+
+
+def _minute(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+    return str(value).strip()
+
+
+def assign_ids(leads: pd.DataFrame) -> pd.Series:
+    """Lead ids for rows without one (others keep theirs); unique within the sheet."""
+    ids = leads["lead_id"].copy()
+    taken = set(ids.dropna())
+    for idx in ids[ids.isna()].index:
+        row = leads.loc[idx]
+        new = stable_id(row["received_at"], row["phone"], row["email"], row["name"],
+                        row["source"])
+        candidate, k = new, 2
+        while candidate in taken:
+            candidate, k = f"{new}-{k}", k + 1
+        ids[idx] = candidate
+        taken.add(candidate)
+    return ids
+
+
+def evidence_stage(leads: pd.DataFrame) -> pd.Series:
+    """The furthest stage the workbook itself proves (status, appointment, contact times)."""
+    index = {s: i for i, s in enumerate(STATUS_ORDER) if s != "Lost"}
+    stage = leads["status"].map(lambda s: index.get(s, 0) if isinstance(s, str) else 0)
+    stage = stage.astype("int64")
+    stage = stage.where(~leads["first_response_at"].notna(), stage.clip(lower=ATTEMPTING))
+    stage = stage.where(~leads["last_contact_at"].notna(), stage.clip(lower=CONTACTED))
+    stage = stage.where(~leads["appointment_at"].notna(), stage.clip(lower=APPOINTMENT_SET))
+    return stage
+
+
+def _status_since_estimate(row: pd.Series) -> dt.datetime | None:
+    for col in (("received_at",) if row["status"] in (None, "New") else
+                ("last_contact_at", "first_response_at", "received_at")):
+        v = row[col]
+        if v is not None and not pd.isna(v):
+            return pd.Timestamp(v).to_pydatetime()
+    return None
+
+
+def _closed_formula(status_col: str | None, first_row: int) -> str:
+    if status_col is None:
+        return "FALSE"
+    words = sorted({w for s in CLOSED for ws in STATUSES[s].values() for w in ws} | set(CLOSED),
+                   key=str.lower)
+    ref = f"TRIM(${status_col}{first_row})"
+    return "OR(" + ",".join(f'{ref}="{w}"' for w in words) + ")"
+
+
+def _status_formula(status_col: str | None, first_row: int, status: str) -> str:
+    if status_col is None:
+        return "TRUE" if status == "New" else "FALSE"
+    words = sorted({w for ws in STATUSES[status].values() for w in ws} | {status}, key=str.lower)
+    ref = f"TRIM(${status_col}{first_row})"
+    extra = [f'{ref}=""'] if status == "New" else []
+    return "OR(" + ",".join(extra + [f'{ref}="{w}"' for w in words]) + ")"
+
+
+def highlight_rules(cols: dict[str, str], first_row: int, last_row: int, last_col: str,
+                    settings: Any) -> list[ConditionalFormat]:
+    """Live highlighting: formulas on the due, status and status-since cells, so rows turn red
+    as time passes and clear when a person closes the lead or moves the due date."""
+    sqref = f"A{first_row}:{last_col}{last_row}"
+    due, since, status = cols["due"], cols["status_since"], cols.get("status")
+    open_ = f"NOT({_closed_formula(status, first_row)})"
+    rules = [
+        ConditionalFormat(sqref, f'AND(ISNUMBER(${due}{first_row}),${due}{first_row}<NOW(),'
+                                 f'{open_},N("forecourt")=0)', *COLOURS["overdue"], "overdue"),
+        ConditionalFormat(sqref, f'AND(ISNUMBER(${due}{first_row}),${due}{first_row}>=NOW(),'
+                                 f'${due}{first_row}<NOW()+{settings.due_soon_hours}/24,{open_},'
+                                 f'N("forecourt")=0)', *COLOURS["due soon"], "due soon"),
+    ]
+    for st, days in settings.stalled_days.items():
+        rules.append(ConditionalFormat(
+            sqref, f'AND(ISNUMBER(${since}{first_row}),{_status_formula(status, first_row, st)},'
+                   f'NOW()-${since}{first_row}>{days},N("forecourt")=0)',
+            *COLOURS["stalled"], "stalled"))
+    return rules
+
+
+def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
+    """Decide every engine-owned cell of the leads (and stock) tab, and the generated sheets."""
+    from forecourt.rules import kpi as kpi_rules
+    from forecourt.rules.routing import assign_owners
+    from forecourt.rules.sla import next_actions, opening_hours, waiting_buyers
+
+    settings, lang = book.settings, book.language
+    info = book.tabs["leads"]
+    assert info is not None
+    leads = book.leads.copy()
+    hours = opening_hours(settings)
+    now = pd.Timestamp(as_of)
+    issues = list(book.issues)
+    error_rows = {i.row for i in issues if i.severity == "error" and i.sheet == info.sheet}
+
+    leads["lead_id"] = assign_ids(leads)
+    known = leads["status"].notna() | leads["raw_status"].isna()
+    leads["status"] = leads["status"].where(leads["status"].notna() | leads["raw_status"].notna(),
+                                            "New")
+    is_open = ~leads["status"].isin(CLOSED)
+
+    def persons(fld: str) -> pd.Series:
+        """True where the cell holds a person's entry (anything the engine did not write)."""
+        current = leads[fld].map(_minute) if fld in leads else pd.Series("", index=leads.index)
+        raw = leads.get(f"raw_{fld}")
+        wrote = [memory.wrote(lid, fld) for lid in leads["lead_id"]]
+        mine = pd.Series([c == "" or (w is not None and c == w) for c, w in
+                          zip(current, wrote, strict=True)], index=leads.index)
+        if raw is not None:  # an unreadable entry is still somebody's entry
+            mine &= ~(raw.notna() & (current == ""))
+        return ~mine
+
+    # Owners: fill the empty ones on open leads; a person's choice stays.
+    needs_owner = is_open & leads["owner"].isna() & leads["raw_status"].map(lambda _: True)
+    team_names = list(book.team["name"].dropna()) if len(book.team) else []
+    assignments = []
+    if team_names:
+        assignments = assign_owners(leads, book.stock, book.team, settings, memory.rotation,
+                                    needs_owner)
+    assigned = {a.index: a for a in assignments}
+    for a in assignments:
+        leads.at[a.index, "owner"] = a.owner
+        seq = (memory.assignments[-1][0] + 1) if memory.assignments else 1
+        memory.assignments.append((seq, str(a.lead_id), int(a.row), a.owner, bool(a.fallback),
+                                   a.reason, "; ".join(f"{p}: {why}" for p, why in a.skipped)))
+        memory.written[(str(a.lead_id), "fallback")] = "1" if a.fallback else "0"
+    if not team_names and needs_owner.any():
+        issues.append(make_issue("no-owner", book.tabs["leads"].sheet, None, None,
+                                 "no Team tab with people: open leads cannot be assigned"))
+
+    # Status history: status since, furthest stage.
+    stage = evidence_stage(leads)
+    since_col, furthest_col = [], []
+    for idx, lid in leads["lead_id"].items():
+        status = leads.at[idx, "status"]
+        rec = memory.status.get(lid)
+        cell_since = leads.at[idx, "status_since"]
+        if rec is not None and rec.status == status:
+            since = rec.since
+        elif rec is not None:
+            since = as_of
+            last = leads.at[idx, "last_contact_at"]
+            if not pd.isna(last) and rec.since < last <= now:
+                since = pd.Timestamp(last).to_pydatetime()
+            memory.new_history.append((lid, status, as_of))
+        elif not pd.isna(cell_since):
+            since = pd.Timestamp(cell_since).to_pydatetime()
+        else:
+            since = _status_since_estimate(leads.loc[idx]) or as_of
+        furthest = max(int(stage[idx]), rec.furthest if rec else 0)
+        memory.status[lid] = mem.StatusRecord(status, since, furthest)
+        since_col.append(since)
+        furthest_col.append(furthest)
+    leads["status_since_new"] = pd.Series(since_col, index=leads.index, dtype="datetime64[us]")
+    leads["furthest"] = pd.Series(furthest_col, index=leads.index, dtype="int64")
+
+    # Next action and due from the SLA table.
+    sla = next_actions(leads, book.stock, settings, lang, as_of)
+    sla.loc[~known, ["next_action", "rule"]] = None
+    sla.loc[~known, "due"] = pd.NaT
+    final: dict[str, pd.Series] = {}
+    person: dict[str, pd.Series] = {}
+    for fld in RECOMPUTED:
+        person[fld] = persons(fld)
+        current = leads[fld]
+        final[fld] = current.where(person[fld], sla[fld])
+    person["owner"] = persons("owner")
+
+    due = pd.to_datetime(final["due"], errors="coerce")
+    in_one_hour = pd.Timestamp(hours.add(as_of, settings.due_soon_hours * 60))
+    open_mask = is_open
+    overdue = open_mask & due.notna() & (due < now)
+    due_soon = open_mask & due.notna() & (due >= now) & (due < in_one_hour)
+    limits = leads["status"].map(settings.stalled_days)
+    age_days = (now - leads["status_since_new"]) / pd.Timedelta(days=1)
+    stalled = open_mask & limits.notna() & (age_days > limits)
+    flagged_rows = leads["row"].isin(error_rows)
+    fallback = pd.Series([memory.wrote(lid, "fallback") == "1" and not person["owner"][i]
+                          for i, lid in leads["lead_id"].items()], index=leads.index)
+    for idx in fallback[fallback].index:
+        issues.append(make_issue("no-eligible-owner", info.sheet, int(leads.at[idx, "row"]),
+                                 info.columns.get("owner"),
+                                 f"nobody on the Team tab could take this lead; it went to "
+                                 f"{leads.at[idx, 'owner']} (fallback): see the Log sheet",
+                                 leads.at[idx, "owner"], "owner"))
+
+    def state_text(i: Any) -> str | None:
+        words = [w for w, mask in (("overdue", overdue), ("due soon", due_soon),
+                                   ("stalled", stalled), ("check data", flagged_rows)) if mask[i]]
+        return ", ".join(STATE_WORDS[w][lang] for w in words) or None
+
+    state = pd.Series([state_text(i) for i in leads.index], index=leads.index, dtype=object)
+
+    # Columns: the dealer's, then ours added at the right in a fixed order.
+    cols = dict(info.columns)
+    next_col = _next_col(info.last_column)
+    header_writes = []
+    new_cols = {}
+    for fld in ENGINE_FIELDS:
+        if fld not in cols:
+            cols[fld] = column_letter(next_col)
+            new_cols[fld] = cols[fld]
+            header_writes.append(CellWrite(info.header_row, cols[fld], LEAD_FIELDS[fld][lang][0]))
+            next_col += 1
+
+    values = {
+        "lead_id": leads["lead_id"],
+        "owner": leads["owner"],
+        "next_action": final["next_action"],
+        "due": due,
+        "status_since": leads["status_since_new"],
+        "state": state,
+    }
+    writes = list(header_writes)
+    for fld in ENGINE_FIELDS:
+        current = book.leads[fld].map(_minute) if fld in book.leads else None
+        new = values[fld].map(_minute)
+        for idx in leads.index:
+            target = new[idx]
+            if current is not None and current[idx] == target and fld not in new_cols:
+                continue
+            if fld in new_cols and target == "":
+                continue
+            if fld in RECOMPUTED + ("owner",) and person.get(fld, pd.Series(False,
+                                                                      index=leads.index))[idx]:
+                continue
+            v = values[fld][idx]
+            v = None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+            if isinstance(v, pd.Timestamp):
+                v = v.to_pydatetime().replace(second=0, microsecond=0)
+            writes.append(CellWrite(int(leads.at[idx, "row"]), cols[fld], v))
+    for fld in ("owner", "next_action", "due", "lead_id", "status_since", "state"):
+        for idx, lid in leads["lead_id"].items():
+            if fld in person and person[fld][idx]:
+                memory.written.pop((lid, fld), None)
+            else:
+                text = values[fld].map(_minute)[idx] if fld != "lead_id" else lid
+                if text:
+                    memory.written[(lid, fld)] = text
+                else:
+                    memory.written.pop((lid, fld), None)
+
+    first_row = info.header_row + 1
+    last_row = max(int(leads["row"].max()) if len(leads) else first_row, first_row) + 1000
+    last_col = column_letter(next_col - 1)
+    edit = SheetEdit(info.sheet, writes,
+                     highlight_rules(cols, first_row, last_row, last_col, settings),
+                     {letter: WIDTHS[f] for f, letter in new_cols.items()})
+    plan = Plan(edits=[edit])
+
+    stock_info = book.tabs.get("stock")
+    waiting = pd.Series(dtype="int64")
+    if stock_info is not None and len(book.stock):
+        waiting = waiting_buyers(leads, book.stock)
+        s_cols = dict(stock_info.columns)
+        s_writes = []
+        if "waiting" not in s_cols:
+            s_cols["waiting"] = column_letter(_next_col(stock_info.last_column))
+            s_writes.append(CellWrite(stock_info.header_row, s_cols["waiting"],
+                                      STOCK_FIELDS["waiting"][lang][0]))
+        current = book.stock["waiting"]
+        for idx, n in waiting.items():
+            target = float(n) if n else None
+            cur = current[idx]
+            if (target is None and pd.isna(cur)) or (target is not None and cur == target):
+                continue
+            s_writes.append(CellWrite(int(book.stock.at[idx, "row"]), s_cols["waiting"],
+                                      int(n) if n else None))
+        if s_writes:
+            plan.edits.append(SheetEdit(stock_info.sheet, s_writes, [],
+                                        {s_cols["waiting"]: 14}
+                                        if "waiting" not in stock_info.columns else {}))
+
+    # KPI, Issues and Log sheets.
+    leads["due"] = due
+    leads["status_since"] = leads["status_since_new"]
+    leads["overdue"], leads["due_soon"], leads["stalled"] = overdue, due_soon, stalled
+    leads["sla_deadline"] = _first_response_deadline(leads, settings, hours)
+    kpis = kpi_rules.compute_kpis(leads, hours, as_of, settings.kpi_window_days)
+    log_entries = [(row, lid, owner, fb, reason, [tuple(s.split(": ", 1)) for s in
+                                                  skipped.split("; ") if ": " in s])
+                   for _seq, lid, row, owner, fb, reason, skipped in
+                   memory.assignments[-LOG_KEEP:]]
+    plan.sheets = [kpi_rules.kpi_sheet(kpis, lang),
+                   kpi_rules.issues_sheet(issues, as_of, lang),
+                   kpi_rules.log_sheet(log_entries, as_of, lang)]
+
+    summary = {
+        "file": book.source,
+        "as_of": as_of.strftime("%Y-%m-%d %H:%M"),
+        "language": lang,
+        "leads": len(leads),
+        "stock": len(book.stock),
+        "open": int(is_open.sum()),
+        "overdue": int(overdue.sum()),
+        "due_soon": int(due_soon.sum()),
+        "stalled": int(stalled.sum()),
+        "assigned": len(assigned),
+        "fallback_assigned": sum(a.fallback for a in assignments),
+        "cells_written": len(writes) - len(header_writes),
+        "columns_added": list(new_cols.values()),
+        "errors": sum(i.severity == "error" for i in issues),
+        "warnings": sum(i.severity == "warning" for i in issues),
+        "issues": [i.to_dict() for i in issues],
+        "kpi": kpis,
+    }
+    return Outcome(plan, summary, memory, leads, issues)
+
+
+def _first_response_deadline(leads: pd.DataFrame, settings: Any, hours: Any) -> pd.Series:
+    out = []
+    for received, channel in zip(leads["received_at"], leads["channel"], strict=True):
+        if pd.isna(received):
+            out.append(pd.NaT)
+            continue
+        rule = settings.rule(f"New lead, {channel or 'other'}")
+        start = pd.Timestamp(received).to_pydatetime()
+        out.append(hours.add(start, rule.minutes) if rule.clock == "business"
+                   else start + dt.timedelta(minutes=rule.minutes))
+    return pd.Series(out, index=leads.index, dtype="datetime64[us]")
+
+
+def _next_col(letter: str) -> int:
+    n = 0
+    for ch in letter:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def lock_files(path: Path) -> list[Path]:
+    """Owner files Excel (``~$NAME``, with the first two letters replaced for long names) and
+    LibreOffice (``.~lock.NAME#``) keep beside a workbook while it is open."""
+    name = path.name
+    candidates = [path.with_name("~$" + name), path.with_name(f".~lock.{name}#")]
+    if len(path.stem) > 2:
+        candidates.append(path.with_name("~$" + name[2:]))
+    return [c for c in candidates if c.exists()]
+
+
+def check_not_open(path: Path) -> None:
+    found = lock_files(path)
+    if found:
+        raise WorkbookLocked(f"{path} is open in Excel (found {found[0].name} beside it): close "
+                             "it and run again; nothing was written.", path=path)
+    try:
+        with path.open("r+b"):
+            pass
+    except PermissionError:
+        raise WorkbookLocked(f"{path} cannot be opened for writing (open in Excel, or "
+                             "read-only): close it and run again; nothing was written.",
+                             path=path) from None
+
+
+@dataclass
+class RunResult:
+    outcome: Outcome
+    written: bool
+    path: Path
+    backup: Path | None
+    state: Path | None
+
+
+def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str | None = None,
+        dry_run: bool = False, state: Path | str | None = None,
+        progress: Callable[[str], None] | None = None) -> RunResult:
+    """Run the engine on a workbook and write the result back (see the module docstring)."""
+    from forecourt.sync.xlsx import check_package, read_tabs
+    from forecourt.sync.xlsx_write import (
+        Package,
+        apply_plan_to_package,
+        backup_path,
+        replace_atomically,
+    )
+
+    say = progress or (lambda _m: None)
+    path = Path(path)
+    dest = Path(out) if out else path
+    check_package(path)
+    if not dry_run:
+        check_not_open(dest if dest.exists() else path)
+    as_of = as_of or dt.datetime.now().replace(second=0, microsecond=0)
+    say("reading")
+    book = load_book(read_tabs(path), as_of=as_of, progress=say)
+    state_file = Path(state) if state else mem.state_path(dest)
+    memory = mem.load(state_file)
+    say("deciding owners, next actions and due times")
+    outcome = plan_run(book, memory, as_of)
+    if dry_run:
+        return RunResult(outcome, False, dest, None, None)
+    say("writing")
+    pkg = Package.read(path)
+    header_rows = {book.tabs[k].sheet: book.tabs[k].header_row for k in ("leads", "stock")
+                   if book.tabs.get(k) is not None}
+    apply_plan_to_package(pkg, outcome.plan, header_rows, progress=say)
+    written = bool(pkg.changed) or dest != path
+    backup = None
+    if written:
+        replace_atomically(pkg, dest, backup=dest == path)
+        backup = backup_path(dest) if dest == path else None
+    mem.save(state_file, outcome.memory, as_of=as_of, workbook=str(dest),
+             summary=f"{outcome.summary['assigned']} assigned, "
+                     f"{outcome.summary['overdue']} overdue")
+    outcome.summary["written"] = written
+    return RunResult(outcome, written, dest, backup, state_file)
