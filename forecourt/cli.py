@@ -112,6 +112,84 @@ def cmd_check(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+class _Progress:
+    """Stage messages with a bar on a terminal; silent otherwise (cron logs stay clean)."""
+
+    STAGES = ("reading", "validating", "deciding", "writing")
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.done = 0
+
+    def __call__(self, message: str) -> None:
+        for k, stage in enumerate(self.STAGES):
+            if message.startswith(stage):
+                self.done = max(self.done, k + 1)
+        width = 20
+        filled = width * self.done // len(self.STAGES)
+        bar = "#" * filled + "-" * (width - filled)
+        print(
+            f"\r[{bar}] {time.monotonic() - self.start:5.1f}s {message[:50]:<50}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def finish(self) -> None:
+        print("\r" + " " * 90 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from forecourt.engine import run
+
+    progress = _Progress() if sys.stderr.isatty() and not args.json else None
+    try:
+        result = run(
+            args.book,
+            as_of=args.as_of,
+            out=args.out,
+            dry_run=args.dry_run,
+            state=args.state,
+            progress=progress,
+        )
+    finally:
+        if progress:
+            progress.finish()
+    summary = result.outcome.summary
+    summary["written"] = result.written
+    summary["output"] = str(result.path)
+    summary["backup"] = str(result.backup) if result.backup else None
+    summary["state"] = str(result.state) if result.state else None
+    if args.json:
+        json.dump(summary, sys.stdout, ensure_ascii=False, indent=1, default=str)
+        print()
+        return ExitCode.OK
+    overall = summary["kpi"]["overall"]
+    print(
+        f"{summary['file']} as of {summary['as_of']}: {summary['leads']} leads "
+        f"({summary['open']} open), {summary['stock']} cars"
+    )
+    print(
+        f"  overdue {summary['overdue']} · due soon {summary['due_soon']} · stalled "
+        f"{summary['stalled']} · owners assigned now {summary['assigned']}"
+    )
+    rate = overall.get("sla_met")
+    print(
+        f"  last {summary['kpi']['window']['days']} days: {overall.get('leads', 0)} leads, "
+        f"SLA met {'-' if rate is None else f'{rate:.0%}'}, median first response "
+        f"{overall.get('median_first_response_min') or '-'} min"
+    )
+    print(f"  {summary['errors']} errors, {summary['warnings']} warnings (see the Issues sheet)")
+    if args.dry_run:
+        print("  dry run: nothing was written")
+    elif result.written:
+        where = f", previous version in {result.backup}" if result.backup else ""
+        print(f"  wrote {result.path} ({summary['cells_written']} cells){where}")
+    else:
+        print(f"  {result.path} was already up to date: nothing written")
+    return ExitCode.OK
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     from forecourt.starter import write_starter
 
@@ -140,8 +218,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     as_of = args.as_of or dt.datetime(2026, 11, 23, 10, 0)
     generate_demo(path, args.leads, seed=args.seed, as_of=as_of, language=args.language)
     print(f"wrote {path} ({args.leads} leads)")
-    check_args = argparse.Namespace(book=path, as_of=as_of, json=False, all=False)
-    return cmd_check(check_args)
+    run_args = argparse.Namespace(
+        book=path, as_of=as_of, json=False, out=None, dry_run=False, state=None
+    )
+    return cmd_run(run_args)
 
 
 def cmd_codes(_args: argparse.Namespace) -> int:
@@ -185,6 +265,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat this as now (default: the clock)",
     )
     check.set_defaults(func=cmd_check)
+
+    run_p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="fill owners, next actions and due times; flag late work; write KPI and Issues",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Edits the workbook in place (only the columns and sheets forecourt owns); "
+        "the previous version is kept as BOOK.forecourt.bak.xlsx and the engine's memory in "
+        "BOOK.forecourt.sqlite beside it.",
+        epilog=EXIT_CODES_HELP,
+    )
+    run_p.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
+    run_p.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="treat this as now, for reproducible reports (default: the clock)",
+    )
+    run_p.add_argument(
+        "--out", type=Path, default=None, help="write the result here instead of replacing BOOK"
+    )
+    run_p.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
+    run_p.add_argument("--json", action="store_true", help="print one JSON object")
+    run_p.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="the memory file (default: BOOK.forecourt.sqlite beside the output)",
+    )
+    run_p.set_defaults(func=cmd_run)
 
     new = sub.add_parser(
         "new", parents=[common], help="write a starter workbook (Leads, Stock, Team, Settings)"

@@ -170,8 +170,9 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
     def persons(fld: str) -> pd.Series:
         """True where the cell holds a person's entry (anything the engine did not write)."""
-        current = leads[fld].map(_minute) if fld in leads else pd.Series("", index=leads.index)
-        raw = leads.get(f"raw_{fld}")
+        cells = book.leads
+        current = cells[fld].map(_minute) if fld in cells else pd.Series("", index=leads.index)
+        raw = cells.get(f"raw_{fld}")
         wrote = [memory.wrote(lid, fld) for lid in leads["lead_id"]]
         mine = pd.Series([c == "" or (w is not None and c == w) for c, w in
                           zip(current, wrote, strict=True)], index=leads.index)
@@ -179,6 +180,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
             mine &= ~(raw.notna() & (current == ""))
         return ~mine
 
+    person: dict[str, pd.Series] = {"owner": persons("owner")}
     # Owners: fill the empty ones on open leads; a person's choice stays.
     needs_owner = is_open & leads["owner"].isna() & leads["raw_status"].map(lambda _: True)
     team_names = list(book.team["name"].dropna()) if len(book.team) else []
@@ -228,12 +230,10 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     sla.loc[~known, ["next_action", "rule"]] = None
     sla.loc[~known, "due"] = pd.NaT
     final: dict[str, pd.Series] = {}
-    person: dict[str, pd.Series] = {}
     for fld in RECOMPUTED:
         person[fld] = persons(fld)
         current = leads[fld]
         final[fld] = current.where(person[fld], sla[fld])
-    person["owner"] = persons("owner")
 
     due = pd.to_datetime(final["due"], errors="coerce")
     in_one_hour = pd.Timestamp(hours.add(as_of, settings.due_soon_hours * 60))

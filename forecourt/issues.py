@@ -65,6 +65,8 @@ CODES: dict[str, tuple[str, str]] = {
     "missing-tab": (WARNING, "a Stock, Team or Settings tab was not found"),
     "missing-vin": (ERROR, "a stock row without a VIN"),
     "missing-name": (ERROR, "a Team row without a name"),
+    "no-owner": (WARNING, "open leads but no Team tab with people to assign them to"),
+    "no-eligible-owner": (WARNING, "nobody on the Team tab could take the lead: fallback owner"),
     "bad-setting": (WARNING, "a Settings value that cannot be read (the default is used)"),
 }
 
