@@ -1,0 +1,84 @@
+"""Benchmark (not a test): time and peak memory of `forecourt run` and `forecourt check` against
+the floor on the same book, in one run so the ratios are comparable on a noisy machine.
+
+The floor is what any tool must do at least: read every sheet's values with python-calamine and
+rewrite the same .xlsx zip (every part decompressed and compressed again).
+
+    .venv/bin/python benchmarks/bench_run.py [--sizes 1000 10000 100000] [--dir /tmp/fc-bench]
+
+Each measurement is a fresh process; peak memory is that process's max RSS (os.wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+AS_OF = "2026-11-23 10:00"
+
+FLOOR = r"""
+import sys, zipfile, python_calamine
+src, dst = sys.argv[1], sys.argv[2]
+book = python_calamine.CalamineWorkbook.from_path(src)
+cells = 0
+for name in book.sheet_names:
+    rows = book.get_sheet_by_name(name).to_python()
+    cells += sum(len(r) for r in rows)
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        zout.writestr(info, zin.read(info))
+print(cells)
+"""
+
+
+def measure(cmd: list[str]) -> tuple[float, float, str]:
+    """(seconds, peak MB, stdout) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} failed: {err.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, out.decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/forecourt-bench"))
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    rows = []
+    for n in args.sizes:
+        book = args.dir / f"demo-{n}.xlsx"
+        if not book.exists():
+            t0 = time.perf_counter()
+            subprocess.run([py, "-c", f"from forecourt.demo import generate_demo; "
+                                      f"generate_demo({str(book)!r}, {n})"], check=True)
+            print(f"built {book.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        work = args.dir / f"run-{n}.xlsx"
+        for stale in args.dir.glob(f"run-{n}.*"):
+            stale.unlink()
+        shutil.copy(book, work)
+        floor = measure([py, "-c", FLOOR, str(book), str(args.dir / f"floor-{n}.xlsx")])
+        check = measure([py, "-m", "forecourt", "check", str(book), "--as-of", AS_OF, "--json"])
+        first = measure([py, "-m", "forecourt", "run", str(work), "--as-of", AS_OF, "--json"])
+        second = measure([py, "-m", "forecourt", "run", str(work), "--as-of", AS_OF, "--json"])
+        rows.append((n, book.stat().st_size / 2**20, floor, check, first, second))
+    print(f"{'leads':>7} {'MB':>5} | {'floor s':>7} {'MB':>5} | {'check s':>7} {'MB':>5} | "
+          f"{'run s':>6} {'MB':>5} {'x floor':>7} | {'rerun s':>7} {'MB':>5}")
+    for n, size, floor, check, first, second in rows:
+        print(f"{n:>7} {size:>5.1f} | {floor[0]:>7.2f} {floor[1]:>5.0f} | {check[0]:>7.2f} "
+              f"{check[1]:>5.0f} | {first[0]:>6.2f} {first[1]:>5.0f} {first[0] / floor[0]:>7.2f}"
+              f" | {second[0]:>7.2f} {second[1]:>5.0f}")
+
+
+if __name__ == "__main__":
+    main()
