@@ -64,10 +64,13 @@ def stable_id(*parts: Any) -> str:
 
 
 def _minute(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    """A cell value as the text the memory compares (dates to the minute)."""
+    if isinstance(value, str):
+        return value.strip()
+    if value is None or value is pd.NaT or value != value:
         return ""
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     return str(value).strip()
 
 
@@ -75,10 +78,9 @@ def assign_ids(leads: pd.DataFrame) -> pd.Series:
     """Lead ids for rows without one (others keep theirs); unique within the sheet."""
     ids = leads["lead_id"].copy()
     taken = set(ids.dropna())
-    for idx in ids[ids.isna()].index:
-        row = leads.loc[idx]
-        new = stable_id(row["received_at"], row["phone"], row["email"], row["name"],
-                        row["source"])
+    missing = leads.loc[ids.isna(), ["received_at", "phone", "email", "name", "source"]]
+    for idx, *parts in missing.itertuples(name=None):
+        new = stable_id(*parts)
         candidate, k = new, 2
         while candidate in taken:
             candidate, k = f"{new}-{k}", k + 1
@@ -98,13 +100,13 @@ def evidence_stage(leads: pd.DataFrame) -> pd.Series:
     return stage
 
 
-def _status_since_estimate(row: pd.Series) -> dt.datetime | None:
-    for col in (("received_at",) if row["status"] in (None, "New") else
-                ("last_contact_at", "first_response_at", "received_at")):
-        v = row[col]
-        if v is not None and not pd.isna(v):
-            return pd.Timestamp(v).to_pydatetime()
-    return None
+def _status_since_estimates(leads: pd.DataFrame) -> pd.Series:
+    """Without history: a New lead is new since it came in; any other status since the last
+    contact (else the first response, else when it came in)."""
+    later = leads["last_contact_at"].fillna(leads["first_response_at"]) \
+        .fillna(leads["received_at"])
+    is_new = leads["status"].isin(["New"]) | leads["status"].isna()
+    return leads["received_at"].where(is_new, later)
 
 
 def _closed_formula(status_col: str | None, first_row: int) -> str:
@@ -182,7 +184,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
     person: dict[str, pd.Series] = {"owner": persons("owner")}
     # Owners: fill the empty ones on open leads; a person's choice stays.
-    needs_owner = is_open & leads["owner"].isna() & leads["raw_status"].map(lambda _: True)
+    needs_owner = is_open & leads["owner"].isna()
     team_names = list(book.team["name"].dropna()) if len(book.team) else []
     assignments = []
     if team_names:
@@ -201,24 +203,24 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
     # Status history: status since, furthest stage.
     stage = evidence_stage(leads)
+    estimate = _status_since_estimates(leads).fillna(now)
     since_col, furthest_col = [], []
-    for idx, lid in leads["lead_id"].items():
-        status = leads.at[idx, "status"]
+    for lid, status, cell_since, last, est, stg in zip(
+            leads["lead_id"], leads["status"], leads["status_since"], leads["last_contact_at"],
+            estimate, stage, strict=True):
         rec = memory.status.get(lid)
-        cell_since = leads.at[idx, "status_since"]
         if rec is not None and rec.status == status:
             since = rec.since
         elif rec is not None:
             since = as_of
-            last = leads.at[idx, "last_contact_at"]
             if not pd.isna(last) and rec.since < last <= now:
                 since = pd.Timestamp(last).to_pydatetime()
             memory.new_history.append((lid, status, as_of))
         elif not pd.isna(cell_since):
             since = pd.Timestamp(cell_since).to_pydatetime()
         else:
-            since = _status_since_estimate(leads.loc[idx]) or as_of
-        furthest = max(int(stage[idx]), rec.furthest if rec else 0)
+            since = pd.Timestamp(est).to_pydatetime()
+        furthest = max(int(stg), rec.furthest if rec else 0)
         memory.status[lid] = mem.StatusRecord(status, since, furthest)
         since_col.append(since)
         furthest_col.append(furthest)
@@ -244,21 +246,19 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     age_days = (now - leads["status_since_new"]) / pd.Timedelta(days=1)
     stalled = open_mask & limits.notna() & (age_days > limits)
     flagged_rows = leads["row"].isin(error_rows)
-    fallback = pd.Series([memory.wrote(lid, "fallback") == "1" and not person["owner"][i]
-                          for i, lid in leads["lead_id"].items()], index=leads.index)
-    for idx in fallback[fallback].index:
-        issues.append(make_issue("no-eligible-owner", info.sheet, int(leads.at[idx, "row"]),
+    fallback = pd.Series([memory.wrote(lid, "fallback") == "1" for lid in leads["lead_id"]],
+                         index=leads.index) & ~person["owner"]
+    for row, owner in leads.loc[fallback, ["row", "owner"]].itertuples(index=False):
+        issues.append(make_issue("no-eligible-owner", info.sheet, int(row),
                                  info.columns.get("owner"),
                                  f"nobody on the Team tab could take this lead; it went to "
-                                 f"{leads.at[idx, 'owner']} (fallback): see the Log sheet",
-                                 leads.at[idx, "owner"], "owner"))
+                                 f"{owner} (fallback): see the Log sheet", owner, "owner"))
 
-    def state_text(i: Any) -> str | None:
-        words = [w for w, mask in (("overdue", overdue), ("due soon", due_soon),
-                                   ("stalled", stalled), ("check data", flagged_rows)) if mask[i]]
-        return ", ".join(STATE_WORDS[w][lang] for w in words) or None
-
-    state = pd.Series([state_text(i) for i in leads.index], index=leads.index, dtype=object)
+    masks = [(STATE_WORDS[w][lang], m.to_numpy(dtype=bool)) for w, m in
+             (("overdue", overdue), ("due soon", due_soon), ("stalled", stalled),
+              ("check data", flagged_rows))]
+    state = pd.Series([", ".join(word for word, m in masks if m[k]) or None
+                       for k in range(len(leads))], index=leads.index, dtype=object)
 
     # Columns: the dealer's, then ours added at the right in a fixed order.
     cols = dict(info.columns)
@@ -281,33 +281,29 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         "state": state,
     }
     writes = list(header_writes)
+    no_person = pd.Series(False, index=leads.index)
+    rows = leads["row"].astype(int)
     for fld in ENGINE_FIELDS:
-        current = book.leads[fld].map(_minute) if fld in book.leads else None
-        new = values[fld].map(_minute)
-        for idx in leads.index:
-            target = new[idx]
-            if current is not None and current[idx] == target and fld not in new_cols:
+        new = values[fld].map(_minute).tolist()
+        current = book.leads[fld].map(_minute).tolist() if fld in book.leads else [None] * len(new)
+        persons_mask = person.get(fld, no_person) if fld in RECOMPUTED + ("owner",) \
+            else no_person
+        for k, (target, cur, is_person) in enumerate(zip(new, current, persons_mask,
+                                                          strict=True)):
+            if (cur == target and fld not in new_cols) or is_person \
+                    or (fld in new_cols and target == ""):
                 continue
-            if fld in new_cols and target == "":
-                continue
-            if fld in RECOMPUTED + ("owner",) and person.get(fld, pd.Series(False,
-                                                                      index=leads.index))[idx]:
-                continue
-            v = values[fld][idx]
+            v = values[fld].iat[k]
             v = None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
             if isinstance(v, pd.Timestamp):
                 v = v.to_pydatetime().replace(second=0, microsecond=0)
-            writes.append(CellWrite(int(leads.at[idx, "row"]), cols[fld], v))
-    for fld in ("owner", "next_action", "due", "lead_id", "status_since", "state"):
-        for idx, lid in leads["lead_id"].items():
-            if fld in person and person[fld][idx]:
+            writes.append(CellWrite(int(rows.iat[k]), cols[fld], v))
+        for lid, text, is_person in zip(leads["lead_id"], new, person.get(fld, no_person),
+                                        strict=True):
+            if is_person or not text:
                 memory.written.pop((lid, fld), None)
             else:
-                text = values[fld].map(_minute)[idx] if fld != "lead_id" else lid
-                if text:
-                    memory.written[(lid, fld)] = text
-                else:
-                    memory.written.pop((lid, fld), None)
+                memory.written[(lid, fld)] = text
 
     first_row = info.header_row + 1
     last_row = max(int(leads["row"].max()) if len(leads) else first_row, first_row) + 1000
