@@ -164,6 +164,18 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     issues = list(book.issues)
     error_rows = {i.row for i in issues if i.severity == "error" and i.sheet == info.sheet}
 
+    # Columns: the dealer's, then ours added at the right in a fixed order.
+    cols = dict(info.columns)
+    next_col = _next_col(info.last_column)
+    header_writes = []
+    new_cols = {}
+    for fld in ENGINE_FIELDS:
+        if fld not in cols:
+            cols[fld] = column_letter(next_col)
+            new_cols[fld] = cols[fld]
+            header_writes.append(CellWrite(info.header_row, cols[fld], LEAD_FIELDS[fld][lang][0]))
+            next_col += 1
+
     leads["lead_id"] = assign_ids(leads)
     known = leads["status"].notna() | leads["raw_status"].isna()
     leads["status"] = leads["status"].where(leads["status"].notna() | leads["raw_status"].notna(),
@@ -250,7 +262,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
                          index=leads.index) & ~person["owner"]
     for row, owner in leads.loc[fallback, ["row", "owner"]].itertuples(index=False):
         issues.append(make_issue("no-eligible-owner", info.sheet, int(row),
-                                 info.columns.get("owner"),
+                                 cols["owner"],
                                  f"nobody on the Team tab could take this lead; it went to "
                                  f"{owner} (fallback): see the Log sheet", owner, "owner"))
 
@@ -259,18 +271,6 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
               ("check data", flagged_rows))]
     state = pd.Series([", ".join(word for word, m in masks if m[k]) or None
                        for k in range(len(leads))], index=leads.index, dtype=object)
-
-    # Columns: the dealer's, then ours added at the right in a fixed order.
-    cols = dict(info.columns)
-    next_col = _next_col(info.last_column)
-    header_writes = []
-    new_cols = {}
-    for fld in ENGINE_FIELDS:
-        if fld not in cols:
-            cols[fld] = column_letter(next_col)
-            new_cols[fld] = cols[fld]
-            header_writes.append(CellWrite(info.header_row, cols[fld], LEAD_FIELDS[fld][lang][0]))
-            next_col += 1
 
     values = {
         "lead_id": leads["lead_id"],
