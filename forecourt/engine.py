@@ -282,22 +282,23 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     }
     writes = list(header_writes)
     no_person = pd.Series(False, index=leads.index)
-    rows = leads["row"].astype(int)
+    rows = leads["row"].astype(int).tolist()
     for fld in ENGINE_FIELDS:
         new = values[fld].map(_minute).tolist()
         current = book.leads[fld].map(_minute).tolist() if fld in book.leads else [None] * len(new)
         persons_mask = person.get(fld, no_person) if fld in RECOMPUTED + ("owner",) \
             else no_person
+        typed = values[fld].tolist()
         for k, (target, cur, is_person) in enumerate(zip(new, current, persons_mask,
                                                           strict=True)):
             if (cur == target and fld not in new_cols) or is_person \
                     or (fld in new_cols and target == ""):
                 continue
-            v = values[fld].iat[k]
+            v = typed[k]
             v = None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
-            if isinstance(v, pd.Timestamp):
-                v = v.to_pydatetime().replace(second=0, microsecond=0)
-            writes.append(CellWrite(int(rows.iat[k]), cols[fld], v))
+            if isinstance(v, pd.Timestamp | dt.datetime):
+                v = pd.Timestamp(v).to_pydatetime().replace(second=0, microsecond=0)
+            writes.append(CellWrite(rows[k], cols[fld], v))
         for lid, text, is_person in zip(leads["lead_id"], new, person.get(fld, no_person),
                                         strict=True):
             if is_person or not text:

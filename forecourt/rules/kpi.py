@@ -57,7 +57,8 @@ def compute_kpis(
     as_of = pd.Timestamp(as_of).to_pydatetime()
     start = as_of - dt.timedelta(days=window_days)
     df = _prepared(leads)
-    window = df[(df["received_at"] > start) & (df["received_at"] <= as_of)]
+    window = df[(df["received_at"] > start) & (df["received_at"] <= as_of)].copy()
+    window["response_min"] = _response_minutes(window, hours)
 
     result: dict[str, Any] = {
         "window": {"from": _stamp(start), "to": _stamp(as_of), "days": int(window_days)},
@@ -97,14 +98,24 @@ def _prepared(leads: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _response_minutes(df: pd.DataFrame, hours: OpeningHours) -> pd.Series:
+    """Business minutes from received to first response, once per lead (NaN: unanswered)."""
+    answered = df["received_at"].notna() & df["first_response_at"].notna()
+    out = pd.Series(float("nan"), index=df.index)
+    # A response logged before the lead (a typo, or a walk-in) took no time, not negative time.
+    out[answered] = [
+        max(0.0, hours.minutes_between(r.to_pydatetime(), f.to_pydatetime()))
+        for r, f in zip(df.loc[answered, "received_at"], df.loc[answered, "first_response_at"],
+                        strict=True)
+    ]
+    return out
+
+
 def _metrics(df: pd.DataFrame, hours: OpeningHours, as_of: dt.datetime) -> dict[str, Any]:
     n = len(df)
-    answered = df[df["received_at"].notna() & df["first_response_at"].notna()]
-    # A response logged before the lead (a typo, or a walk-in) took no time, not negative time.
-    minutes = [
-        max(0.0, hours.minutes_between(r.to_pydatetime(), f.to_pydatetime()))
-        for r, f in zip(answered["received_at"], answered["first_response_at"], strict=True)
-    ]
+    if "response_min" not in df:
+        df = df.assign(response_min=_response_minutes(df, hours))
+    minutes = df["response_min"].dropna().tolist()
     expired = df[df["sla_deadline"].notna() & (df["sla_deadline"] <= as_of)]
     met = expired["first_response_at"].notna() & (
         expired["first_response_at"] <= expired["sla_deadline"]
