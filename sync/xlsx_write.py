@@ -86,7 +86,7 @@ class Styles:
     """xl/styles.xml as text, with the few entries the engine needs appended once."""
 
     xml: str
-    date_formats: set[int] = field(default_factory=set)
+    _date_cache: dict[int, bool] = field(default_factory=dict)
 
     def _section(self, tag: str) -> tuple[int, int] | None:
         m = re.search(rf"<{tag}\b[^>]*?(/>|>.*?</{tag}>)", self.xml, re.S)
@@ -158,6 +158,11 @@ class Styles:
         return self._add("dxfs", "dxf", element, ("cellStyles", "cellXfs"))
 
     def is_date_style(self, index: int) -> bool:
+        if index not in self._date_cache:
+            self._date_cache[index] = self._is_date_style(index)
+        return self._date_cache[index]
+
+    def _is_date_style(self, index: int) -> bool:
         m = re.search(r"<cellXfs\b[^>]*>(.*?)</cellXfs>", self.xml, re.S)
         if not m:
             return False
@@ -194,31 +199,67 @@ def cell_xml(ref: str, value: Value, style: int | None, date_style: int) -> byte
 
 def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int, Value],
                  styles: Styles, date_style: int, header_style: int | None) -> bytes:
-    cells: list[tuple[int, bytes]] = []
-    if body:
-        pos = 0
-        for m in _CELL.finditer(body):
-            r = _ATTR_R.search(m.group(1))
-            j = col_index(r.group(1).decode()) if r and r.group(1) else pos
-            cells.append((j, m.group(0)))
-            pos = j + 1
-    existing = dict(cells)
-    for j, value in writes.items():
+    """The row with ``writes`` applied; other cells are copied byte for byte, unparsed."""
+    body = body or b""
+    if body.count(b"<c") != body.count(b'<c r="'):
+        body = _with_cell_refs(body, number)
+    for j in sorted(writes):
+        value = writes[j]
         ref = f"{column_letter(j)}{number}"
-        old = existing.get(j)
+        pos = body.find(f'<c r="{ref}"'.encode())
+        old = _CELL.match(body, pos) if pos != -1 else None
         style: int | None = None
         if old is not None:
-            sm = _ATTR_S.search(old.split(b">", 1)[0])
+            sm = _ATTR_S.search(old.group(1))
             style = int(sm.group(1)) if sm else None
         elif header_style is not None:
             style = header_style
         use_date = date_style
         if isinstance(value, dt.datetime | dt.date) and style and styles.is_date_style(style):
             use_date = style
-        existing[j] = cell_xml(ref, value, style, use_date)
+        new = cell_xml(ref, value, style, use_date)
+        if old is not None:
+            body = body[:old.start()] + new + body[old.end():]
+        else:
+            at = _insert_at(body, j)
+            body = body[:at] + new + body[at:]
     attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
-    ordered = b"".join(existing[j] for j in sorted(existing) if existing[j])
-    return b"<row" + attrs + b">" + ordered + b"</row>"
+    return b"<row" + attrs + b">" + body + b"</row>"
+
+
+def _insert_at(body: bytes, j: int) -> int:
+    """Where a new cell of column index ``j`` goes so that cells stay in column order."""
+    last = body.rfind(b'<c r="')
+    if last == -1:
+        return len(body)
+    r = _ATTR_R.match(body, last + 3)
+    if r and r.group(1) and col_index(r.group(1).decode()) < j:
+        return len(body)
+    pos = body.find(b'<c r="')
+    while pos != -1:
+        start = end = pos + 6
+        while 65 <= body[end] <= 90:
+            end += 1
+        if col_index(body[start:end].decode()) > j:
+            return pos
+        pos = body.find(b'<c r="', end)
+    return len(body)
+
+
+def _with_cell_refs(body: bytes, number: int) -> bytes:
+    """Give every cell its r attribute (optional in the format) so cells can be found."""
+    out, pos, last = [], 0, 0
+    for m in _CELL.finditer(body):
+        r = _ATTR_R.search(m.group(1))
+        if r and r.group(1):
+            pos = col_index(r.group(1).decode())
+            cell = m.group(0)
+        else:
+            cell = m.group(0).replace(b"<c", f'<c r="{column_letter(pos)}{number}"'.encode(), 1)
+        out.append(body[last:m.start()] + cell)
+        last = m.end()
+        pos += 1
+    return b"".join(out) + body[last:]
 
 
 def _edit_sheet_data(data: bytes, writes: dict[int, dict[int, Value]], styles: Styles,
