@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import pandas as pd
@@ -152,9 +152,45 @@ def guess_region(values: Iterable[Any]) -> str | None:
     return regions.most_common(1)[0][0] if regions else None
 
 
+_PLAIN_NUMBER = re.compile(r"^\+?[\d\s./-]+$")
+
+
+@cache
+def _national(region: str) -> tuple[str, str, frozenset[int]] | None:
+    """(country code, national prefix, possible national lengths) of a region."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None:
+        return None
+    lengths = frozenset(meta.general_desc.possible_length or ())
+    return str(meta.country_code), meta.national_prefix or "", lengths
+
+
+def _e164_fast(text: str, region: str | None) -> str | None:
+    """E.164 for the plain forms that make up nearly every cell ("+49 151 2345678",
+    "0151-2345678"), without phonenumbers' full parser; None means: ask phonenumbers."""
+    if not _PLAIN_NUMBER.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") or text.startswith("00"):
+        digits = digits[2:] if text.startswith("00") else digits
+        return "+" + digits if 8 <= len(digits) <= 15 else None
+    info = _national(region) if region else None
+    if info is None:
+        return None
+    cc, prefix, lengths = info
+    if prefix and digits.startswith(prefix):
+        digits = digits[len(prefix):]
+    elif prefix:
+        return None
+    return f"+{cc}{digits}" if len(digits) in lengths else None
+
+
 @lru_cache(maxsize=200_000)
 def _e164(text: str, region: str | None) -> str | None:
     s = text.strip()
+    fast = _e164_fast(s, region)
+    if fast is not None:
+        return fast
     if s.startswith("00"):
         s = "+" + s[2:]
     try:
