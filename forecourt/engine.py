@@ -453,10 +453,12 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     outcome = plan_run(book, memory, as_of)
     if dry_run:
         return RunResult(outcome, False, dest, None, None)
-    say("writing")
-    pkg = Package.read(path)
     header_rows = {book.tabs[k].sheet: book.tabs[k].header_row for k in ("leads", "stock")
                    if book.tabs.get(k) is not None}
+    del book  # the frames are not needed to write; free them for the big sheet
+    outcome.leads = outcome.leads.iloc[0:0]
+    say("writing")
+    pkg = Package.read(path)
     apply_plan_to_package(pkg, outcome.plan, header_rows, progress=say)
     written = bool(pkg.changed) or dest != path
     backup = None

@@ -227,6 +227,11 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
     return b"<row" + attrs + b">" + body + b"</row>"
 
 
+def _without_spans(row: bytes) -> bytes:
+    head, sep, rest = row.partition(b">")
+    return re.sub(rb'\s*\bspans="[^"]*"', b"", head) + sep + rest
+
+
 def _insert_at(body: bytes, j: int) -> int:
     """Where a new cell of column index ``j`` goes so that cells stay in column order."""
     last = body.rfind(b'<c r="')
@@ -262,39 +267,73 @@ def _with_cell_refs(body: bytes, number: int) -> bytes:
     return b"".join(out) + body[last:]
 
 
-def _edit_sheet_data(data: bytes, writes: dict[int, dict[int, Value]], styles: Styles,
-                     date_style: int, header_row: int | None,
-                     header_style: int | None) -> bytes:
-    out: list[bytes] = []
+def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, Value]],
+                     styles: Styles, date_style: int, header_row: int | None,
+                     header_style: int | None) -> tuple[list[bytes | memoryview], bool]:
+    """Pieces of the new <sheetData> body (untouched stretches as views of ``xml``, no copy;
+    rewritten rows as new bytes) and whether any row really changed."""
+    view = memoryview(xml)
+    out: list[bytes | memoryview] = []
+    changed: list[int] = []
     pending = sorted(writes)
+    last = lo
+    fast = xml.count(b"<row ", lo, hi) == xml.count(b'<row r="', lo, hi)
+
+    def new_row(n: int) -> bytes:
+        return _rewrite_row(f' r="{n}"'.encode(), None, n, writes[n], styles, date_style,
+                            header_style if n == header_row else None)
+
+    if fast:
+        pos = lo
+        for n in pending:
+            at = xml.find(f'<row r="{n}"'.encode(), pos, hi)
+            m = _ROW.match(xml, at, hi) if at != -1 else None
+            if m is not None:
+                out.append(view[last:at])
+                hs = header_style if n == header_row else None
+                row = _rewrite_row(m.group(1), m.group(3), n, writes[n], styles, date_style, hs)
+                if not changed and row != _without_spans(m.group(0)):
+                    changed.append(n)
+                out.append(row)
+                last = pos = m.end()
+                continue
+            # No such row yet: it goes before the first row with a higher number.
+            at = xml.find(b'<row r="', pos, hi)
+            while at != -1:
+                end = xml.index(b'"', at + 8)
+                if int(xml[at + 8:end]) > n:
+                    break
+                at = xml.find(b'<row r="', end, hi)
+            at = hi if at == -1 else at
+            out.append(view[last:at])
+            out.append(new_row(n))
+            changed.append(n)
+            last = pos = at
+        out.append(view[last:hi])
+        return out, bool(changed)
+
     k = 0
-    last = 0
     implicit = 0
-    for m in _ROW.finditer(data):
+    for m in _ROW.finditer(xml, lo, hi):
         attrs = m.group(1)
         r = re.search(rb'\br="(\d+)"', attrs)
         number = int(r.group(1)) if r else implicit + 1
         implicit = number
         while k < len(pending) and pending[k] < number:
-            out.append(data[last:m.start()])
+            out.append(view[last:m.start()])
             last = m.start()
-            out.append(_rewrite_row(f' r="{pending[k]}"'.encode(), None, pending[k],
-                                    writes[pending[k]], styles, date_style, None))
+            out.append(new_row(pending[k]))
             k += 1
         if k < len(pending) and pending[k] == number:
-            out.append(data[last:m.start()])
+            out.append(view[last:m.start()])
             hs = header_style if number == header_row else None
             out.append(_rewrite_row(attrs, m.group(3), number, writes[number], styles,
                                     date_style, hs))
             last = m.end()
             k += 1
-    tail_rows = [_rewrite_row(f' r="{n}"'.encode(), None, n, writes[n], styles, date_style,
-                              None) for n in pending[k:]]
-    out.append(data[last:])
-    result = b"".join(out)
-    if tail_rows:
-        result += b"".join(tail_rows)
-    return result
+    out.append(view[last:hi])
+    out.extend(new_row(n) for n in pending[k:])
+    return out, bool(writes)
 
 
 # Elements that come after <conditionalFormatting> in CT_Worksheet, in schema order.
@@ -337,8 +376,8 @@ _OUR_CF = re.compile(rb"<conditionalFormatting\b[^>]*>(?:(?!</conditionalFormatt
 
 
 def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | None = None
-               ) -> bytes:
-    """Apply one :class:`SheetEdit` to a worksheet part."""
+               ) -> tuple[list[bytes | memoryview], bool]:
+    """Apply one :class:`SheetEdit` to a worksheet part: (pieces of the new part, changed?)."""
     if re.search(rb"<\w+:worksheet\b", xml[:2000]):
         raise ValueError("worksheets with prefixed XML elements are not supported yet")
     date_style = styles.cell_style(DATE_FORMAT)
@@ -359,22 +398,23 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
         raise ValueError("worksheet without sheetData")
     open_end = xml.index(b">", start) + 1
     if xml[open_end - 2: open_end] == b"/>":
-        data, close_end = b"", open_end
-        head, tail = xml[:start] + b"<sheetData>", b"</sheetData>" + xml[close_end:]
+        lo = hi = open_end
+        head, tail = xml[:start] + b"<sheetData>", b"</sheetData>" + xml[open_end:]
     else:
-        close = xml.index(b"</sheetData>", open_end)
-        data = xml[open_end:close]
-        head, tail = xml[:open_end], xml[close:]
-    new_data = _edit_sheet_data(data, writes, styles, date_style, header_row, header_style)
-    head = _update_dimension(head, max_col, max_row)
+        lo, hi = open_end, xml.index(b"</sheetData>", open_end)
+        head, tail = xml[:lo], xml[hi:]
+    body, rows_changed = _edit_sheet_data(xml, lo, hi, writes, styles, date_style, header_row,
+                                          header_style)
+    new_head = _update_dimension(head, max_col, max_row)
     if edit.widths:
-        head = _add_widths(head, edit.widths)
-    tail = _OUR_CF.sub(b"", tail)
+        new_head = _add_widths(new_head, edit.widths)
+    new_tail = _OUR_CF.sub(b"", tail)
     if edit.conditional_formats:
-        pos = _first_tag(tail, _AFTER_CF, 0)
-        tail = tail[:pos] + _conditional_formats(edit.conditional_formats, styles, head + tail) \
-            + tail[pos:]
-    return head + new_data + tail
+        pos = _first_tag(new_tail, _AFTER_CF, 0)
+        new_tail = new_tail[:pos] + _conditional_formats(edit.conditional_formats, styles,
+                                                         new_head + new_tail) + new_tail[pos:]
+    changed = rows_changed or new_head != head or new_tail != tail
+    return [new_head, *body, new_tail], changed
 
 
 def _header_style(xml: bytes, header_row: int, first_new: int) -> int | None:
@@ -568,36 +608,74 @@ def _rels_path(part: str) -> str:
 
 @dataclass
 class Package:
-    """The parts of an .xlsx package in their original order, edited in memory."""
+    """An .xlsx package being edited: parts are read from the source on demand, edited parts
+    are held in memory (a big sheet as pieces that mostly point into the original), and
+    :meth:`write` streams everything into a new zip."""
 
+    source: Path
     infos: list[zipfile.ZipInfo]
-    parts: dict[str, bytes]
-    original: dict[str, bytes] = field(default_factory=dict)
+    edited: dict[str, list[bytes | memoryview]] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+    dirty: set[str] = field(default_factory=set)
+    _cache: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Package:
         with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            parts = {i.filename: zf.read(i) for i in infos}
-        return cls(infos, parts, dict(parts))
+            return cls(Path(path), zf.infolist())
+
+    def _original(self, name: str) -> bytes | None:
+        if name not in self._cache:
+            if not any(i.filename == name for i in self.infos):
+                return None
+            with zipfile.ZipFile(self.source) as zf:
+                self._cache[name] = zf.read(name)
+        return self._cache[name]
+
+    def has(self, name: str) -> bool:
+        if name in self.removed:
+            return False
+        return name in self.edited or any(i.filename == name for i in self.infos)
+
+    def get(self, name: str) -> bytes:
+        if name in self.edited:
+            return b"".join(self.edited[name])
+        data = self._original(name) if name not in self.removed else None
+        if data is None:
+            raise KeyError(name)
+        return data
+
+    def set(self, name: str, data: bytes) -> None:
+        self.removed.discard(name)
+        self.edited[name] = [data]
+        if data == self._original(name):
+            self.dirty.discard(name)
+        else:
+            self.dirty.add(name)
+
+    def set_pieces(self, name: str, pieces: list[bytes | memoryview], changed: bool) -> None:
+        self.removed.discard(name)
+        self.edited[name] = pieces
+        if changed:
+            self.dirty.add(name)
+
+    def remove(self, name: str) -> None:
+        self.edited.pop(name, None)
+        self.dirty.discard(name)
+        if any(i.filename == name for i in self.infos):
+            self.removed.add(name)
 
     @property
     def changed(self) -> set[str]:
         """Parts added, removed or different from the file as read."""
-        names = set(self.parts) | set(self.original)
-        return {n for n in names if self.parts.get(n) != self.original.get(n)}
-
-    def set(self, name: str, data: bytes) -> None:
-        self.parts[name] = data
-
-    def remove(self, name: str) -> None:
-        self.parts.pop(name, None)
+        return self.dirty | {n for n in self.removed if self._original(n) is not None
+                             and n not in self.edited}
 
     def sheets(self) -> dict[str, str]:
         """Sheet name -> part path, in workbook order."""
-        wb = self.parts["xl/workbook.xml"].decode("utf-8")
+        wb = self.get("xl/workbook.xml").decode("utf-8")
         rels = {rid: _resolve("xl", target) for rid, _t, target in
-                _rels(self.parts["xl/_rels/workbook.xml.rels"])}
+                _rels(self.get("xl/_rels/workbook.xml.rels"))}
         out = {}
         for m in re.finditer(r"<sheet\b([^>]*?)/?>", wb):
             attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
@@ -608,25 +686,37 @@ class Package:
 
     def unused(self, pattern: str) -> str:
         n = 1
-        while pattern.format(n) in self.parts:
+        while self.has(pattern.format(n)):
             n += 1
         return pattern.format(n)
 
     def write(self, dest: Path) -> None:
-        names = [i.filename for i in self.infos if i.filename in self.parts]
-        new = [n for n in self.parts if n not in {i.filename for i in self.infos}]
+        """Stream every part into ``dest``: untouched parts are copied in 1 MiB chunks."""
+        known = {i.filename for i in self.infos}
+        names = [i.filename for i in self.infos if self.has(i.filename)]
+        names += sorted((n for n in self.edited if n not in known), key=_part_order)
         by_name = {i.filename: i for i in self.infos}
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            for name in names + sorted(new, key=_part_order):
-                info = by_name.get(name)
-                if info is None:
-                    info = zipfile.ZipInfo(name, FIXED_TIME)
-                else:
-                    info = zipfile.ZipInfo(name, info.date_time)
+        with zipfile.ZipFile(self.source) as zin, \
+                zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+            for name in names:
+                old = by_name.get(name)
+                info = zipfile.ZipInfo(name, old.date_time if old else FIXED_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o600 << 16
-                zf.writestr(info, self.parts[name], compresslevel=1
-                            if len(self.parts[name]) > (4 << 20) else 6)
+                pieces = self.edited.get(name)
+                size = sum(len(p) for p in pieces) if pieces is not None else old.file_size
+                # Big sheets: level 1 is ~3x faster and barely larger. (_compresslevel is
+                # what ZipFile.open reads up to 3.12, compress_level from 3.13.)
+                level = 1 if size > (4 << 20) else 6
+                setattr(info, "compress_level" if hasattr(info, "compress_level")
+                        else "_compresslevel", level)
+                with zout.open(info, "w", force_zip64=size > (1 << 30)) as out:
+                    if pieces is not None:
+                        for piece in pieces:
+                            out.write(piece)
+                    else:
+                        with zin.open(name) as src:
+                            shutil.copyfileobj(src, out, 1 << 20)
 
 
 def _part_order(name: str) -> tuple[int, str]:
@@ -645,7 +735,7 @@ def _is_ours(part: bytes) -> bool:
 
 
 def _content_types(pkg: Package, add: dict[str, str], drop: set[str]) -> None:
-    ct = pkg.parts["[Content_Types].xml"].decode("utf-8")
+    ct = pkg.get("[Content_Types].xml").decode("utf-8")
     for part in drop:
         ct = re.sub(rf'<Override\b[^>]*PartName="/{re.escape(part)}"[^>]*/>', "", ct)
     for part, typ in add.items():
@@ -659,14 +749,14 @@ def _drop_sheet_extras(pkg: Package, sheet_part: str) -> set[str]:
     """Remove a generated sheet's drawing and charts (they are rebuilt); return removed parts."""
     removed: set[str] = set()
     rels_part = _rels_path(sheet_part)
-    if rels_part not in pkg.parts:
+    if not pkg.has(rels_part):
         return removed
-    for _rid, typ, target in _rels(pkg.parts[rels_part]):
+    for _rid, typ, target in _rels(pkg.get(rels_part)):
         if typ == REL_DRAWING:
             drawing = _resolve(posixpath.dirname(sheet_part), target)
             d_rels = _rels_path(drawing)
-            if d_rels in pkg.parts:
-                for _r, t2, chart_target in _rels(pkg.parts[d_rels]):
+            if pkg.has(d_rels):
+                for _r, t2, chart_target in _rels(pkg.get(d_rels)):
                     if t2 == REL_CHART:
                         chart = _resolve(posixpath.dirname(drawing), chart_target)
                         pkg.remove(chart)
@@ -679,8 +769,8 @@ def _drop_sheet_extras(pkg: Package, sheet_part: str) -> set[str]:
 
 
 def _add_sheet(pkg: Package, name: str, part: str) -> None:
-    wb = pkg.parts["xl/workbook.xml"].decode("utf-8")
-    rels_xml_text = pkg.parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    wb = pkg.get("xl/workbook.xml").decode("utf-8")
+    rels_xml_text = pkg.get("xl/_rels/workbook.xml.rels").decode("utf-8")
     ids = [int(x) for x in re.findall(r'Id="rId(\d+)"', rels_xml_text)]
     rid = f"rId{max(ids, default=0) + 1}"
     target = posixpath.relpath(part, "xl")
@@ -706,7 +796,7 @@ def apply_generated(pkg: Package, sheet: GeneratedSheet, styles: Styles) -> str:
     sheets = pkg.sheets()
     name = sheet.name
     part = sheets.get(name)
-    if part is not None and not _is_ours(pkg.parts.get(part, b"")):
+    if part is not None and not _is_ours(pkg.get(part) if pkg.has(part) else b""):
         name = f"{sheet.name} (forecourt)"
         part = sheets.get(name)
     removed: set[str] = set()
@@ -739,15 +829,16 @@ def apply_generated(pkg: Package, sheet: GeneratedSheet, styles: Styles) -> str:
 def apply_plan_to_package(pkg: Package, plan: Plan, header_rows: dict[str, int] | None = None,
                           progress: Callable[[str], None] | None = None) -> Package:
     say = progress or (lambda _m: None)
-    styles = Styles(pkg.parts["xl/styles.xml"].decode("utf-8"))
+    styles = Styles(pkg.get("xl/styles.xml").decode("utf-8"))
     sheets = pkg.sheets()
     for edit in plan.edits:
         part = sheets.get(edit.sheet)
         if part is None:
             raise ValueError(f"sheet {edit.sheet!r} not found in the workbook")
         say(f"writing {len(edit.writes)} cells to {edit.sheet}")
-        pkg.set(part, edit_sheet(pkg.parts[part], edit, styles,
-                                 (header_rows or {}).get(edit.sheet)))
+        pieces, changed = edit_sheet(pkg.get(part), edit, styles,
+                                     (header_rows or {}).get(edit.sheet))
+        pkg.set_pieces(part, pieces, changed)
     for sheet in plan.sheets:
         say(f"writing sheet {sheet.name}")
         apply_generated(pkg, sheet, styles)
