@@ -103,7 +103,15 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
         return _column(rows, cm.fields[f]) if f in cm.fields else [""] * n
 
     def keep_raw(f: str, values: list[Any]) -> None:
-        data[f"raw_{f}"] = pd.Series([None if v in (None, "") else v for v in values],
+        """``raw_<f>``: what was typed where it could not be read (None elsewhere), so that
+        validation can quote it; the VIN keeps every value as typed."""
+        if f == "vin":
+            data["raw_vin"] = pd.Series([None if v in (None, "") else v for v in values],
+                                        dtype=object)
+            return
+        missing = data[f].isna().to_numpy()
+        data[f"raw_{f}"] = pd.Series([v if miss and v not in (None, "") else None
+                                      for v, miss in zip(values, missing, strict=True)],
                                      dtype=object)
 
     for f in FIELDS_BY_TAB[kind]:

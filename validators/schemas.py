@@ -1,11 +1,11 @@
 """pandera schemas: one class per tab, one field per column, checks next to the field.
 
 They validate the normalised frames built by :mod:`forecourt.book`. For every column whose
-typing can fail, the frame carries the value as typed in ``raw_<field>``; a check named
-``<code>__<field>`` fails where the raw value is there but the typed one is not. Check names
-are issue codes, so :mod:`validators.validate` turns each failure into an issue record without a
-lookup table. Rules that compare rows (duplicates, links to stock, "received in the future")
-live in :mod:`validators.validate`, not here.
+typing can fail, the frame carries ``raw_<field>``: the value as typed where it could not be
+read, None elsewhere; a check named ``<code>__<field>`` fails where there is such a value.
+Check names are issue codes, so :mod:`validators.validate` turns each failure into an issue
+record without a lookup table. Rules that compare rows (duplicates, links to stock, "received
+in the future") live in :mod:`validators.validate`, not here.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from forecourt.validators.vocabulary import CHANNEL_CLASSES, STATUS_ORDER, STOCK
 
 def unreadable(df: pd.DataFrame, field: str) -> pd.Series:
     """True where the row is fine: nothing typed, or what was typed could be read."""
-    if field not in df or f"raw_{field}" not in df:
+    if f"raw_{field}" not in df:
         return pd.Series(True, index=df.index)
-    return df[field].notna() | df[f"raw_{field}"].isna()
+    return df[f"raw_{field}"].isna()
 
 
 def _vins(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -82,7 +82,8 @@ class LeadSchema(pa.DataFrameModel):
 
     @pa.dataframe_check(name="missing_contact__phone")
     def _reachable(cls, df: pd.DataFrame) -> Series[bool]:
-        return df["raw_phone"].notna() | df["raw_email"].notna()
+        return (df["phone"].notna() | df["raw_phone"].notna() | df["email"].notna()
+                | df["raw_email"].notna())
 
     @pa.dataframe_check(name="unknown_source__source")
     def _source_known(cls, df: pd.DataFrame) -> Series[bool]:
