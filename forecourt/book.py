@@ -98,9 +98,14 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
     numbers, rows = _data_rows(tab, cm)
     n = len(rows)
     data: dict[str, Any] = {"row": pd.Series(numbers, dtype="int64")}
+    width = max((len(r) for r in rows), default=0)
+    if any(len(r) != width for r in rows):
+        rows = [list(r) + [""] * (width - len(r)) for r in rows]
+    columns = list(zip(*rows, strict=True)) if rows else []
 
     def raw(f: str) -> list[Any]:
-        return _column(rows, cm.fields[f]) if f in cm.fields else [""] * n
+        j = cm.fields.get(f)
+        return list(columns[j]) if j is not None and j < len(columns) else [""] * n
 
     def keep_raw(f: str, values: list[Any]) -> None:
         """``raw_<f>``: what was typed where it could not be read (None elsewhere), so that
@@ -146,7 +151,8 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
     if kind == "leads":
         data["channel"] = norm.to_canonical(raw("source"), "channel")
     for header, j in cm.extra.items():
-        data[f"extra:{header}"] = pd.Series(_column(rows, j), dtype=object)
+        data[f"extra:{header}"] = pd.Series(columns[j] if j < len(columns) else [""] * n,
+                                            dtype=object)
     return pd.DataFrame(data)
 
 
