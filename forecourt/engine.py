@@ -74,6 +74,13 @@ def _minute(value: Any) -> str:
     return str(value).strip()
 
 
+def _minutes(series: pd.Series) -> pd.Series:
+    """:func:`_minute` for a whole column (vectorised for datetime columns)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%d %H:%M").fillna("").astype(object)
+    return series.map(_minute)
+
+
 def assign_ids(leads: pd.DataFrame) -> pd.Series:
     """Lead ids for rows without one (others keep theirs); unique within the sheet."""
     ids = leads["lead_id"].copy()
@@ -185,7 +192,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     def persons(fld: str) -> pd.Series:
         """True where the cell holds a person's entry (anything the engine did not write)."""
         cells = book.leads
-        current = cells[fld].map(_minute) if fld in cells else pd.Series("", index=leads.index)
+        current = _minutes(cells[fld]) if fld in cells else pd.Series("", index=leads.index)
         raw = cells.get(f"raw_{fld}")
         wrote = [memory.wrote(lid, fld) for lid in leads["lead_id"]]
         mine = pd.Series([c == "" or (w is not None and c == w) for c, w in
@@ -284,8 +291,8 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     no_person = pd.Series(False, index=leads.index)
     rows = leads["row"].astype(int).tolist()
     for fld in ENGINE_FIELDS:
-        new = values[fld].map(_minute).tolist()
-        current = book.leads[fld].map(_minute).tolist() if fld in book.leads else [None] * len(new)
+        new = _minutes(values[fld]).tolist()
+        current = _minutes(book.leads[fld]).tolist() if fld in book.leads else [None] * len(new)
         persons_mask = person.get(fld, no_person) if fld in RECOMPUTED + ("owner",) \
             else no_person
         typed = values[fld].tolist()
