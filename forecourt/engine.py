@@ -74,6 +74,11 @@ def _minute(value: Any) -> str:
     return str(value).strip()
 
 
+def _py(series: pd.Series) -> list[dt.datetime | None]:
+    """A datetime column as Python datetimes, None for NaT (C speed, no Timestamp objects)."""
+    return series.to_numpy(dtype="datetime64[us]").astype(object).tolist()
+
+
 def _minutes(series: pd.Series) -> pd.Series:
     """:func:`_minute` for a whole column (vectorised for datetime columns)."""
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -225,21 +230,19 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     estimate = _status_since_estimates(leads).fillna(now)
     since_col, furthest_col = [], []
     for lid, status, cell_since, last, est, stg in zip(
-            leads["lead_id"], leads["status"], leads["status_since"], leads["last_contact_at"],
-            estimate, stage, strict=True):
+            leads["lead_id"], leads["status"], _py(leads["status_since"]),
+            _py(leads["last_contact_at"]), _py(estimate), stage.tolist(), strict=True):
         rec = memory.status.get(lid)
         if rec is not None and rec.status == status:
             since = rec.since
         elif rec is not None:
             since = as_of
-            if not pd.isna(last) and rec.since < last <= now:
-                since = pd.Timestamp(last).to_pydatetime()
+            if last is not None and rec.since < last <= as_of:
+                since = last
             memory.new_history.append((lid, status, as_of))
-        elif not pd.isna(cell_since):
-            since = pd.Timestamp(cell_since).to_pydatetime()
         else:
-            since = pd.Timestamp(est).to_pydatetime()
-        furthest = max(int(stg), rec.furthest if rec else 0)
+            since = cell_since or est
+        furthest = max(stg, rec.furthest if rec else 0)
         memory.status[lid] = mem.StatusRecord(status, since, furthest)
         since_col.append(since)
         furthest_col.append(furthest)
