@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecourt import memory as mem
@@ -291,30 +292,27 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         "state": state,
     }
     writes = list(header_writes)
-    no_person = pd.Series(False, index=leads.index)
-    rows = leads["row"].astype(int).tolist()
+    no_person = np.zeros(len(leads), dtype=bool)
+    rows = leads["row"].astype(int).to_numpy()
+    lead_ids = leads["lead_id"].tolist()
     for fld in ENGINE_FIELDS:
-        new = _minutes(values[fld]).tolist()
-        current = _minutes(book.leads[fld]).tolist() if fld in book.leads else [None] * len(new)
-        persons_mask = person.get(fld, no_person) if fld in RECOMPUTED + ("owner",) \
-            else no_person
-        typed = values[fld].tolist()
-        for k, (target, cur, is_person) in enumerate(zip(new, current, persons_mask,
-                                                          strict=True)):
-            if (cur == target and fld not in new_cols) or is_person \
-                    or (fld in new_cols and target == ""):
-                continue
+        new = _minutes(values[fld]).to_numpy(dtype=object)
+        current = _minutes(book.leads[fld]).to_numpy(dtype=object) if fld in book.leads \
+            else np.full(len(new), None, dtype=object)
+        is_person = person[fld].to_numpy(dtype=bool) if fld in person else no_person
+        # a new column gets every non-empty value; an existing one only what differs
+        todo = ((new != "") if fld in new_cols else (new != current)) & ~is_person
+        typed = values[fld].to_numpy(dtype=object)
+        for k in np.flatnonzero(todo):
             v = typed[k]
             v = None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
             if isinstance(v, pd.Timestamp | dt.datetime):
                 v = pd.Timestamp(v).to_pydatetime().replace(second=0, microsecond=0)
-            writes.append(CellWrite(rows[k], cols[fld], v))
-        for lid, text, is_person in zip(leads["lead_id"], new, person.get(fld, no_person),
-                                        strict=True):
-            if is_person or not text:
-                memory.written.pop((lid, fld), None)
-            else:
-                memory.written[(lid, fld)] = text
+            writes.append(CellWrite(int(rows[k]), cols[fld], v))
+        keep = ~is_person & (new != "")
+        for k in np.flatnonzero(~keep):
+            memory.written.pop((lead_ids[k], fld), None)
+        memory.written.update({(lead_ids[k], fld): new[k] for k in np.flatnonzero(keep)})
 
     first_row = info.header_row + 1
     last_row = max(int(leads["row"].max()) if len(leads) else first_row, first_row) + 1000
