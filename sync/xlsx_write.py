@@ -24,6 +24,7 @@ import posixpath
 import re
 import shutil
 import zipfile
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,52 +204,47 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
     body = body or b""
     if body.count(b"<c") != body.count(b'<c r="'):
         body = _with_cell_refs(body, number)
+    starts: list[int] = []
+    columns: list[int] = []
+    pos = body.find(b'<c r="')
+    while pos != -1:
+        first = last = pos + 6
+        while 65 <= body[last] <= 90:
+            last += 1
+        starts.append(pos)
+        columns.append(col_index(body[first:last].decode()))
+        pos = body.find(b'<c r="', last)
+    out: list[bytes] = []
+    done = 0  # bytes of body already copied
     for j in sorted(writes):
         value = writes[j]
         ref = f"{column_letter(j)}{number}"
-        pos = body.find(f'<c r="{ref}"'.encode())
-        old = _CELL.match(body, pos) if pos != -1 else None
+        k = bisect_left(columns, j)
         style: int | None = None
-        if old is not None:
-            sm = _ATTR_S.search(old.group(1))
+        if k < len(columns) and columns[k] == j:
+            cell_start = starts[k]
+            tag_end = body.index(b">", cell_start)
+            cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
+                else body.index(b"</c>", tag_end) + 4
+            sm = _ATTR_S.search(body, cell_start, tag_end)
             style = int(sm.group(1)) if sm else None
-        elif header_style is not None:
+        else:
+            cell_start = cell_end = starts[k] if k < len(starts) else len(body)
             style = header_style
         use_date = date_style
         if isinstance(value, dt.datetime | dt.date) and style and styles.is_date_style(style):
             use_date = style
-        new = cell_xml(ref, value, style, use_date)
-        if old is not None:
-            body = body[:old.start()] + new + body[old.end():]
-        else:
-            at = _insert_at(body, j)
-            body = body[:at] + new + body[at:]
+        out.append(body[done:cell_start])
+        out.append(cell_xml(ref, value, style, use_date))
+        done = cell_end
+    out.append(body[done:])
     attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
-    return b"<row" + attrs + b">" + body + b"</row>"
+    return b"<row" + attrs + b">" + b"".join(out) + b"</row>"
 
 
 def _without_spans(row: bytes) -> bytes:
     head, sep, rest = row.partition(b">")
     return re.sub(rb'\s*\bspans="[^"]*"', b"", head) + sep + rest
-
-
-def _insert_at(body: bytes, j: int) -> int:
-    """Where a new cell of column index ``j`` goes so that cells stay in column order."""
-    last = body.rfind(b'<c r="')
-    if last == -1:
-        return len(body)
-    r = _ATTR_R.match(body, last + 3)
-    if r and r.group(1) and col_index(r.group(1).decode()) < j:
-        return len(body)
-    pos = body.find(b'<c r="')
-    while pos != -1:
-        start = end = pos + 6
-        while 65 <= body[end] <= 90:
-            end += 1
-        if col_index(body[start:end].decode()) > j:
-            return pos
-        pos = body.find(b'<c r="', end)
-    return len(body)
 
 
 def _with_cell_refs(body: bytes, number: int) -> bytes:
