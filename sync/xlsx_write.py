@@ -55,6 +55,8 @@ _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
 _ATTR_R = re.compile(rb'\br="([A-Z]+)?(\d+)?"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
+_CELL_REF = re.compile(rb'<c r="([A-Z]+)')
+_COLUMNS: dict[bytes, int] = {}
 
 
 def col_index(letter: str) -> int:
@@ -206,14 +208,13 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
         body = _with_cell_refs(body, number)
     starts: list[int] = []
     columns: list[int] = []
-    pos = body.find(b'<c r="')
-    while pos != -1:
-        first = last = pos + 6
-        while 65 <= body[last] <= 90:
-            last += 1
-        starts.append(pos)
-        columns.append(col_index(body[first:last].decode()))
-        pos = body.find(b'<c r="', last)
+    for m in _CELL_REF.finditer(body):
+        starts.append(m.start())
+        letters = m.group(1)
+        col = _COLUMNS.get(letters)
+        if col is None:
+            col = _COLUMNS[letters] = col_index(letters.decode())
+        columns.append(col)
     out: list[bytes] = []
     done = 0  # bytes of body already copied
     for j in sorted(writes):
@@ -283,15 +284,20 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
         pos = lo
         for n in pending:
             at = xml.find(f'<row r="{n}"'.encode(), pos, hi)
-            m = _ROW.match(xml, at, hi) if at != -1 else None
-            if m is not None:
+            if at != -1:
+                tag_end = xml.index(b">", at)
+                if xml[tag_end - 1] == 47:  # <row .../>
+                    attrs, body, row_end = xml[at + 4:tag_end - 1], None, tag_end + 1
+                else:
+                    close = xml.index(b"</row>", tag_end)
+                    attrs, body, row_end = xml[at + 4:tag_end], xml[tag_end + 1:close], close + 6
                 out.append(view[last:at])
                 hs = header_style if n == header_row else None
-                row = _rewrite_row(m.group(1), m.group(3), n, writes[n], styles, date_style, hs)
-                if not changed and row != _without_spans(m.group(0)):
+                row = _rewrite_row(attrs, body, n, writes[n], styles, date_style, hs)
+                if not changed and row != _without_spans(xml[at:row_end]):
                     changed.append(n)
                 out.append(row)
-                last = pos = m.end()
+                last = pos = row_end
                 continue
             # No such row yet: it goes before the first row with a higher number.
             at = xml.find(b'<row r="', pos, hi)
