@@ -24,7 +24,6 @@ import posixpath
 import re
 import shutil
 import zipfile
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,45 +201,58 @@ def cell_xml(ref: str, value: Value, style: int | None, date_style: int) -> byte
 
 def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int, Value],
                  styles: Styles, date_style: int, header_style: int | None) -> bytes:
-    """The row with ``writes`` applied; other cells are copied byte for byte, unparsed."""
+    """The row with ``writes`` applied; other cells are copied byte for byte, unparsed.
+
+    Cells are found by their reference (``<c r="K5"``) with bytes.find, so a row's other
+    cells are never parsed; a new cell goes before the first cell to its right.
+    """
     body = body or b""
     if body.count(b"<c") != body.count(b'<c r="'):
         body = _with_cell_refs(body, number)
-    starts: list[int] = []
-    columns: list[int] = []
-    for m in _CELL_REF.finditer(body):
-        starts.append(m.start())
-        letters = m.group(1)
-        col = _COLUMNS.get(letters)
-        if col is None:
-            col = _COLUMNS[letters] = col_index(letters.decode())
-        columns.append(col)
+    last_col = -1
+    tail = body.rfind(b'<c r="')
+    if tail != -1:
+        m = _CELL_REF.match(body, tail)
+        last_col = _col(m.group(1)) if m else -1
     out: list[bytes] = []
     done = 0  # bytes of body already copied
+    suffix = f'{number}"'.encode()
     for j in sorted(writes):
         value = writes[j]
-        ref = f"{column_letter(j)}{number}"
-        k = bisect_left(columns, j)
+        letter = column_letter(j)
+        cell_start = body.find(b'<c r="' + letter.encode() + suffix, done)
         style: int | None = None
-        if k < len(columns) and columns[k] == j:
-            cell_start = starts[k]
+        if cell_start != -1:
             tag_end = body.index(b">", cell_start)
             cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
                 else body.index(b"</c>", tag_end) + 4
             sm = _ATTR_S.search(body, cell_start, tag_end)
             style = int(sm.group(1)) if sm else None
         else:
-            cell_start = cell_end = starts[k] if k < len(starts) else len(body)
+            cell_start = len(body)
+            for k in range(j + 1, last_col + 1):
+                at = body.find(b'<c r="' + column_letter(k).encode() + suffix, done)
+                if at != -1:
+                    cell_start = at
+                    break
+            cell_end = cell_start
             style = header_style
         use_date = date_style
         if isinstance(value, dt.datetime | dt.date) and style and styles.is_date_style(style):
             use_date = style
         out.append(body[done:cell_start])
-        out.append(cell_xml(ref, value, style, use_date))
+        out.append(cell_xml(f"{letter}{number}", value, style, use_date))
         done = cell_end
     out.append(body[done:])
     attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
     return b"<row" + attrs + b">" + b"".join(out) + b"</row>"
+
+
+def _col(letters: bytes) -> int:
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = _COLUMNS[letters] = col_index(letters.decode())
+    return col
 
 
 def _without_spans(row: bytes) -> bytes:
