@@ -8,7 +8,6 @@ Issues, Log). Every KPI carries its window and the time it was computed.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import zip_longest
 from typing import Any
@@ -41,6 +40,7 @@ _SHOWN = STATUS_ORDER.index("Shown")
 _NO_SHOW = STATUS_ORDER.index("No show")
 _TIMES = ("received_at", "first_response_at", "appointment_at", "status_since", "sla_deadline")
 _FLAGS = ("overdue", "due_soon", "stalled")
+_STAGE = {s: STATUS_ORDER.index(s) for s in STATUS_ORDER if s != "Lost"}  # stage reached
 
 
 # --- computing ----------------------------------------------------------------------------------
@@ -83,39 +83,57 @@ def _prepared(leads: pd.DataFrame) -> pd.DataFrame:
             df[column] = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
     for column in ("channel", "owner", "store", "status"):
         values = leads[column] if column in leads else pd.Series(None, index=leads.index)
-        df[column] = pd.Series([_text(v) for v in values], index=leads.index, dtype=object)
-    df["status"] = df["status"].map(lambda s: s or "New")
-    furthest = leads["furthest"] if "furthest" in leads else [0] * len(df)
+        df[column] = pd.Series(_text_column(values), index=leads.index, dtype=object)
+    status = df["status"].where(df["status"].notna(), "New")  # _text gives no "" to skip
+    df["status"] = status
     # The current status is always reached, whatever the history says.
-    reached = [
-        max(_int(f), STATUS_ORDER.index(s) if s in STATUS_ORDER and s != "Lost" else 0)
-        for f, s in zip(furthest, df["status"], strict=True)
-    ]
+    stage = status.map(_STAGE).fillna(0).to_numpy(dtype=np.int64)
+    if "furthest" not in leads:
+        reached = stage
+    elif _is_numpy(leads["furthest"], "i"):
+        reached = np.maximum(leads["furthest"].to_numpy(dtype=np.int64), stage)
+    else:  # anything else, value by value
+        pairs = zip(leads["furthest"], stage.tolist(), strict=True)
+        reached = [max(_int(f), k) for f, k in pairs]
     df["furthest"] = pd.Series(reached, index=leads.index, dtype=int)
     for column in _FLAGS:
-        values = leads[column] if column in leads else [False] * len(df)
-        df[column] = pd.Series([_flag(v) for v in values], index=leads.index, dtype=bool)
+        if column not in leads:
+            flags = np.zeros(len(df), dtype=bool)
+        elif _is_numpy(leads[column], "b"):
+            flags = leads[column].to_numpy(dtype=bool)
+        else:
+            flags = [_flag(v) for v in leads[column]]
+        df[column] = pd.Series(flags, index=leads.index, dtype=bool)
     return df
+
+
+def _is_numpy(values: pd.Series, kind: str) -> bool:
+    """Whether ``values`` is a plain numpy column of ``kind`` ("i" int, "b" bool)."""
+    return isinstance(values.dtype, np.dtype) and values.dtype.kind == kind
+
+
+def _text_column(values: pd.Series) -> list[str | None]:
+    """:func:`_text` of every value, with plain text (nearly all of them) handled inline."""
+    items = values.tolist() if values.dtype == object else list(values)
+    return [(v.strip() or None) if type(v) is str else _text(v) for v in items]
 
 
 def _response_minutes(df: pd.DataFrame, hours: OpeningHours) -> pd.Series:
     """Business minutes from received to first response, once per lead (NaN: unanswered)."""
-    answered = df["received_at"].notna() & df["first_response_at"].notna()
-    out = pd.Series(float("nan"), index=df.index)
+    minutes = hours.minutes_between_many(
+        df["received_at"].to_numpy(), df["first_response_at"].to_numpy()
+    )  # NaN where either is missing
     # A response logged before the lead (a typo, or a walk-in) took no time, not negative time.
-    out[answered] = [
-        max(0.0, hours.minutes_between(r.to_pydatetime(), f.to_pydatetime()))
-        for r, f in zip(df.loc[answered, "received_at"], df.loc[answered, "first_response_at"],
-                        strict=True)
-    ]
-    return out
+    # As max(0.0, m) per lead: a zero is 0.0, never -0.0.
+    minutes = np.where(np.isnan(minutes) | (minutes > 0), minutes, 0.0)
+    return pd.Series(minutes, index=df.index, dtype=float)
 
 
 def _metrics(df: pd.DataFrame, hours: OpeningHours, as_of: dt.datetime) -> dict[str, Any]:
     n = len(df)
     if "response_min" not in df:
         df = df.assign(response_min=_response_minutes(df, hours))
-    minutes = df["response_min"].dropna().tolist()
+    minutes = df["response_min"].dropna().to_numpy(dtype=float)
     expired = df[df["sla_deadline"].notna() & (df["sla_deadline"] <= as_of)]
     met = expired["first_response_at"].notna() & (
         expired["first_response_at"] <= expired["sla_deadline"]
@@ -128,7 +146,7 @@ def _metrics(df: pd.DataFrame, hours: OpeningHours, as_of: dt.datetime) -> dict[
     shown_n, no_show_n = int((past & shown).sum()), int((past & no_show).sum())
     return {
         "leads": n,
-        "median_first_response_min": round(statistics.median(minutes), 1) if minutes else None,
+        "median_first_response_min": _median(minutes),
         "sla_met": _rate(met.sum(), len(expired)),
         "contact_rate": _rate((df["furthest"] >= _CONTACTED).sum(), n),
         "appointment_rate": _rate((df["furthest"] >= _APPOINTMENT).sum(), n),
@@ -144,7 +162,7 @@ def _grouped(
     as_of: dt.datetime,
     order: Callable[[str], Any] | None,
 ) -> dict[str, dict[str, Any]]:
-    keys = df[column].map(lambda v: BLANK if v is None else v)
+    keys = df[column].where(df[column].notna(), BLANK)  # values are text or None
     groups = {str(k): g for k, g in df.groupby(keys, sort=False)} if len(df) else {}
     names = sorted(groups, key=order or (lambda k: (k == BLANK, -len(groups[k]), k.casefold())))
     return {k: _metrics(groups[k], hours, as_of) for k in names}
@@ -160,7 +178,7 @@ def _now(df: pd.DataFrame, as_of: dt.datetime) -> dict[str, Any]:
     """Counts over every open lead, whenever it was received."""
     open_ = df[~df["status"].isin(CLOSED_STATUSES)]
     now = _now_counts(open_, as_of)
-    owners = open_["owner"].map(lambda v: BLANK if v is None else v)
+    owners = open_["owner"].where(open_["owner"].notna(), BLANK)  # values are text or None
     by_owner = {str(k): g for k, g in open_.groupby(owners, sort=False)} if len(open_) else {}
     names = sorted(by_owner, key=lambda k: (k == BLANK, -len(by_owner[k]), k.casefold()))
     statuses = list(OPEN_STATUSES) + sorted(set(open_["status"]) - set(STATUS_ORDER))
@@ -173,14 +191,25 @@ def _now(df: pd.DataFrame, as_of: dt.datetime) -> dict[str, Any]:
 
 def _now_counts(df: pd.DataFrame, as_of: dt.datetime) -> dict[str, Any]:
     days = ((pd.Timestamp(as_of) - df["status_since"]).dt.total_seconds() / 86400).dropna()
-    days = [max(0.0, float(d)) for d in days]
+    days = days.to_numpy(dtype=float)
     return {
         "open": len(df),
         "overdue": int(df["overdue"].sum()),
         "due_soon": int(df["due_soon"].sum()),
         "stalled": int(df["stalled"].sum()),
-        "median_days_in_status": round(statistics.median(days), 1) if days else None,
+        "median_days_in_status": _median(np.where(days > 0.0, days, 0.0)),  # max(0.0, d)
     }
+
+
+def _median(values: np.ndarray) -> float | None:
+    """``statistics.median`` of the values (no NaN), rounded to 0.1; None when there are none."""
+    n = len(values)
+    if not n:
+        return None
+    ordered = np.sort(values, kind="stable").tolist()
+    if n % 2:
+        return round(ordered[n // 2], 1)
+    return round((ordered[n // 2 - 1] + ordered[n // 2]) / 2, 1)
 
 
 def _rate(part: Any, whole: int) -> float | None:

@@ -298,7 +298,11 @@ class _Car:
 
 
 class _StockIndex:
-    """Stock as plain dicts and lists, built once, so leads never look rows up in a frame."""
+    """Stock as plain dicts and lists, built once, so leads never look rows up in a frame.
+
+    For :meth:`similar`, the available cars are also kept as arrays (price; codes of make and
+    model, body and VIN) and grouped by make, so a lookup touches only the makes it asks about.
+    """
 
     def __init__(self, stock: pd.DataFrame) -> None:
         self.status: dict[str, Any] = {}
@@ -326,11 +330,17 @@ class _StockIndex:
                 self.available.append(car)
         self.makes = {c.make for c in self.available if c.make}
         self.models = {(c.make, c.model) for c in self.available if c.make and c.model}
+        self._arrays: _Available | None = None
 
     def similar(
         self, vin: str | None, wanted: str | None, budget: float | None, limit: int = 3
     ) -> list[str]:
-        """Labels of up to ``limit`` available cars like ``vin`` (or like ``wanted``)."""
+        """Labels of up to ``limit`` available cars like ``vin`` (or like ``wanted``).
+
+        Same make and model first, then same make with the same body or a price within the
+        band, each by closeness in price to the reference (ties and unknown prices by stock
+        order).
+        """
         car = self.by_vin.get(vin) if vin else None
         if car is not None and car.make:
             pairs = {(car.make, car.model)} if car.model else set()
@@ -341,29 +351,62 @@ class _StockIndex:
             body, reference = "", _price(budget)
         if not makes:
             return []
+        if self._arrays is None:
+            self._arrays = _Available(self.available)
+        cars = self._arrays
 
-        def closeness(c: _Car) -> tuple[float, int]:
-            if math.isnan(reference) or math.isnan(c.price):
-                return (math.inf, c.order)
-            return (abs(c.price - reference), c.order)
+        # Available cars of these makes (positions in self.available), except the asked car.
+        groups = [cars.by_make[m] for m in makes if m in cars.by_make]
+        if not groups:
+            return []
+        candidates = np.concatenate(groups) if len(groups) > 1 else groups[0]
+        if vin is not None and vin in cars.vin_code:
+            candidates = candidates[cars.vin[candidates] != cars.vin_code[vin]]
+        codes = [cars.pair_code[p] for p in pairs if p in cars.pair_code]
+        if len(codes) == 1:  # one make and model: the usual case, without isin's overhead
+            same = cars.pair[candidates] == codes[0]
+        else:
+            same = np.isin(cars.pair[candidates], codes)
+        same_model, rest = candidates[same], candidates[~same]
+        if math.isnan(reference):
+            # Nothing to compare with: the same make is as close as we can tell.
+            close = np.full(len(rest), not body)
+        else:
+            with np.errstate(invalid="ignore"):  # inf - inf: NaN, never in the band
+                close = np.abs(cars.price[rest] - reference) <= PRICE_BAND * reference
+        if body:
+            close |= cars.body[rest] == cars.body_code.get(body, -1)
+        same_make = rest[close]
 
-        def in_band(c: _Car) -> bool:
-            if math.isnan(reference):
-                # Nothing to compare with: the same make is as close as we can tell.
-                return not body
-            return abs(c.price - reference) <= PRICE_BAND * reference
+        if limit < 0:  # "all but the last few", as a slice says
+            ranked = self._closest(same_model, reference) + self._closest(same_make, reference)
+            return [self.available[k].label for k in ranked[:limit]]
+        ranked = self._closest(same_model, reference, limit)
+        if len(ranked) < limit:
+            ranked += self._closest(same_make, reference, limit - len(ranked))
+        return [self.available[k].label for k in ranked]
 
-        others = [c for c in self.available if c.vin is None or c.vin != vin]
-        same_model = [c for c in others if (c.make, c.model) in pairs]
-        same_make = [
-            c
-            for c in others
-            if c.make in makes
-            and (c.make, c.model) not in pairs
-            and ((body and c.body == body) or in_band(c))
-        ]
-        ranked = sorted(same_model, key=closeness) + sorted(same_make, key=closeness)
-        return [c.label for c in ranked[:limit]]
+    def _closest(
+        self, positions: np.ndarray, reference: float, limit: int | None = None
+    ) -> list[int]:
+        """The (``limit``) cars at ``positions`` closest in price to ``reference``, closest
+        first: by distance, unknown prices last, ties by stock order (= position order)."""
+        if not len(positions):
+            return []
+        if math.isinf(reference):
+            # inf - inf is NaN: rank as Python's sort ranks such keys, from stock order.
+            def closeness(k: int) -> tuple[float, int]:
+                c = self.available[k]
+                if math.isnan(c.price):
+                    return (math.inf, c.order)
+                return (abs(c.price - reference), c.order)
+
+            return sorted(np.sort(positions).tolist(), key=closeness)[:limit]
+        assert self._arrays is not None
+        with np.errstate(invalid="ignore"):
+            distance = np.abs(self._arrays.price[positions] - reference)
+        distance[np.isnan(distance)] = math.inf  # an unknown price (or reference) comes last
+        return positions[np.lexsort((positions, distance))[:limit]].tolist()
 
     def _read_wanted(self, wanted: str | None) -> tuple[set[tuple[str, str]], set[str]]:
         """Stock makes and (make, model) pairs named in a free-text "vehicle wanted".
@@ -382,6 +425,29 @@ class _StockIndex:
             and (mk in makes or (not makes and len(md) >= 3 and not md.isdigit()))
         }
         return pairs, makes | {mk for mk, _ in pairs}
+
+
+class _Available:
+    """The available cars as arrays for :meth:`_StockIndex.similar` (index = position in
+    ``available``): price (NaN unknown), codes of make and model, body and VIN (-1: none)."""
+
+    def __init__(self, available: list[_Car]) -> None:
+        self.price = np.array([c.price for c in available], dtype=float)
+        self.pair_code: dict[tuple[str, str], int] = {}
+        self.body_code: dict[str, int] = {}
+        self.vin_code: dict[str, int] = {}
+        pair, body, vin = [], [], []
+        makes: dict[str, list[int]] = {}
+        for k, c in enumerate(available):
+            pair.append(self.pair_code.setdefault((c.make, c.model), len(self.pair_code)))
+            body.append(self.body_code.setdefault(c.body, len(self.body_code)))
+            vin.append(-1 if c.vin is None else self.vin_code.setdefault(c.vin, len(self.vin_code)))
+            if c.make:
+                makes.setdefault(c.make, []).append(k)
+        self.pair = np.array(pair, dtype=np.int64)
+        self.body = np.array(body, dtype=np.int64)
+        self.vin = np.array(vin, dtype=np.int64)
+        self.by_make = {m: np.array(ks, dtype=np.int64) for m, ks in makes.items()}
 
 
 def _fold(value: Any) -> str:
