@@ -51,17 +51,9 @@ def vin_check_digit_ok(s: pd.Series) -> pd.Series:
     return s.map(ok).astype(bool)
 
 
-class LeadSchema(pa.DataFrameModel):
-    """The Leads tab after normalisation (one row per inquiry)."""
+class VinChecks(pa.DataFrameModel):
+    """The VIN rules of DOMAIN.md, shared by the Leads and Stock tabs."""
 
-    row: Series[int] = pa.Field(ge=1, description="Excel row number")
-    lead_id: Series[object] = pa.Field(nullable=True)
-    received_at: Series[pd.Timestamp] = pa.Field(nullable=False)
-    source: Series[object] = pa.Field(nullable=False)
-    channel: Series[object] = pa.Field(nullable=True, isin=list(CHANNEL_CLASSES))
-    status: Series[object] = pa.Field(nullable=True, isin=list(STATUS_ORDER))
-    phone: Series[object] = pa.Field(nullable=True)
-    email: Series[object] = pa.Field(nullable=True)
     vin: Series[object] = pa.Field(nullable=True)
 
     class Config:
@@ -79,6 +71,24 @@ class LeadSchema(pa.DataFrameModel):
     @pa.check("vin", name="vin_check_digit__vin")
     def _vin_check_digit(cls, s: Series[object]) -> Series[bool]:
         return vin_check_digit_ok(s)
+
+
+class LeadSchema(VinChecks):
+    """The Leads tab after normalisation (one row per inquiry)."""
+
+    row: Series[int] = pa.Field(ge=1, description="Excel row number")
+    lead_id: Series[object] = pa.Field(nullable=True)
+    received_at: Series[pd.Timestamp] = pa.Field(nullable=False)
+    source: Series[object] = pa.Field(nullable=False)
+    channel: Series[object] = pa.Field(nullable=True, isin=list(CHANNEL_CLASSES))
+    status: Series[object] = pa.Field(nullable=True, isin=list(STATUS_ORDER))
+    phone: Series[object] = pa.Field(nullable=True)
+    email: Series[object] = pa.Field(nullable=True)
+    vin: Series[object] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        coerce = False
 
     @pa.dataframe_check(name="missing_contact__phone")
     def _reachable(cls, df: pd.DataFrame) -> Series[bool]:
@@ -134,7 +144,7 @@ class LeadSchema(pa.DataFrameModel):
         return unreadable(df, "finance")
 
 
-class StockSchema(pa.DataFrameModel):
+class StockSchema(VinChecks):
     """The Stock tab after normalisation (one row per car, keyed by VIN)."""
 
     row: Series[int] = pa.Field(ge=1)
@@ -144,18 +154,6 @@ class StockSchema(pa.DataFrameModel):
     class Config:
         strict = False
         coerce = False
-
-    @pa.check("vin", name="vin_length__vin")
-    def _vin_length(cls, s: Series[object]) -> Series[bool]:
-        return vin_length_ok(s)
-
-    @pa.check("vin", name="vin_characters__vin")
-    def _vin_characters(cls, s: Series[object]) -> Series[bool]:
-        return vin_characters_ok(s)
-
-    @pa.check("vin", name="vin_check_digit__vin")
-    def _vin_check_digit(cls, s: Series[object]) -> Series[bool]:
-        return vin_check_digit_ok(s)
 
     @pa.dataframe_check(name="unknown_stock_status__status")
     def _status_known(cls, df: pd.DataFrame) -> Series[bool]:
