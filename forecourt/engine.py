@@ -25,7 +25,13 @@ from forecourt.errors import WorkbookLocked
 from forecourt.issues import Issue, make_issue
 from forecourt.plan import CellWrite, ConditionalFormat, Plan, SheetEdit
 from forecourt.sync.base import column_letter
-from forecourt.validators.vocabulary import LEAD_FIELDS, STATUS_ORDER, STATUSES, STOCK_FIELDS
+from forecourt.validators.vocabulary import (
+    CHANNEL_CLASSES,
+    LEAD_FIELDS,
+    STATUS_ORDER,
+    STATUSES,
+    STOCK_FIELDS,
+)
 
 ENGINE_FIELDS = ("lead_id", "owner", "next_action", "due", "status_since", "state")
 RECOMPUTED = ("next_action", "due")  # refreshed while nobody has changed them
@@ -71,7 +77,7 @@ def _minute(value: Any) -> str:
     if value is None or value is pd.NaT or value != value:
         return ""
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%dT%H:%M")
     return str(value).strip()
 
 
@@ -83,7 +89,8 @@ def _py(series: pd.Series) -> list[dt.datetime | None]:
 def _minutes(series: pd.Series) -> pd.Series:
     """:func:`_minute` for a whole column (vectorised for datetime columns)."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.strftime("%Y-%m-%d %H:%M").fillna("").astype(object)
+        text = np.datetime_as_string(series.to_numpy(dtype="datetime64[m]"), unit="m")
+        return pd.Series(np.where(text == "NaT", "", text), index=series.index, dtype=object)
     return series.map(_minute)
 
 
@@ -382,15 +389,20 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
 
 def _first_response_deadline(leads: pd.DataFrame, settings: Any, hours: Any) -> pd.Series:
-    out = []
-    for received, channel in zip(leads["received_at"], leads["channel"], strict=True):
-        if pd.isna(received):
-            out.append(pd.NaT)
+    """When each lead's first-response SLA expires (for the KPI "SLA met")."""
+    rules = {c: settings.rule(f"New lead, {c}") for c in CHANNEL_CLASSES}
+    seen: dict[tuple[dt.datetime, str], dt.datetime] = {}
+    out: list[dt.datetime | None] = []
+    for start, channel in zip(_py(leads["received_at"]), leads["channel"], strict=True):
+        if start is None:
+            out.append(None)
             continue
-        rule = settings.rule(f"New lead, {channel or 'other'}")
-        start = pd.Timestamp(received).to_pydatetime()
-        out.append(hours.add(start, rule.minutes) if rule.clock == "business"
-                   else start + dt.timedelta(minutes=rule.minutes))
+        key = (start, channel or "other")
+        if key not in seen:
+            rule = rules.get(channel or "other", rules["other"])
+            seen[key] = hours.add(start, rule.minutes) if rule.clock == "business" \
+                else start + dt.timedelta(minutes=rule.minutes)
+        out.append(seen[key])
     return pd.Series(out, index=leads.index, dtype="datetime64[us]")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 ERROR = "error"
@@ -31,10 +31,12 @@ class Issue:
         return f"{self.column or ''}{self.row or ''}"
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if d["value"] is not None and not isinstance(d["value"], int | float | str | bool):
-            d["value"] = str(d["value"])
-        return d
+        value = self.value
+        if value is not None and not isinstance(value, int | float | str | bool):
+            value = str(value)
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "code": self.code,
+                "severity": self.severity, "message": self.message, "value": value,
+                "field": self.field}
 
 
 # code -> (severity, what it means). The list the README and `check --help` show.
