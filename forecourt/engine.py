@@ -316,6 +316,8 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
             if isinstance(v, pd.Timestamp | dt.datetime):
                 v = pd.Timestamp(v).to_pydatetime().replace(second=0, microsecond=0)
             writes.append(CellWrite(int(rows[k]), cols[fld], v))
+        if fld not in mem.WRITTEN_FIELDS:
+            continue
         keep = ~is_person & (new != "")
         for k in np.flatnonzero(~keep):
             memory.written.pop((lead_ids[k], fld), None)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS written (
-    lead_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (lead_id, field));
+    lead_id TEXT PRIMARY KEY, owner TEXT, next_action TEXT, due TEXT, status_since TEXT,
+    state TEXT, fallback TEXT);
 CREATE TABLE IF NOT EXISTS status (
     lead_id TEXT PRIMARY KEY, status TEXT, since TEXT NOT NULL, furthest INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS status_history (
@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS assignments (
 CREATE TABLE IF NOT EXISTS runs (
     at TEXT NOT NULL, as_of TEXT NOT NULL, workbook TEXT NOT NULL, summary TEXT);
 """
+
+
+#: the cells whose last engine-written value is remembered, one column each in ``written``
+WRITTEN_FIELDS = ("owner", "next_action", "due", "status_since", "state", "fallback")
 
 
 def state_path(workbook: Path | str) -> Path:
@@ -73,8 +77,11 @@ def load(path: Path | str) -> Memory:
         return memory
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        memory.written = {(lead, fld): value for lead, fld, value in
-                          db.execute("SELECT lead_id, field, value FROM written")}
+        columns = ", ".join(WRITTEN_FIELDS)
+        memory.written = {(row[0], fld): value
+                          for row in db.execute(f"SELECT lead_id, {columns} FROM written")
+                          for fld, value in zip(WRITTEN_FIELDS, row[1:], strict=True)
+                          if value is not None}
         memory.status = {lead: StatusRecord(status, dt.datetime.fromisoformat(since), furthest)
                          for lead, status, since, furthest in
                          db.execute("SELECT lead_id, status, since, furthest FROM status")}
@@ -93,8 +100,14 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
         with db:
             db.executescript(SCHEMA)
             db.execute("DELETE FROM written")
-            db.executemany("INSERT INTO written VALUES (?, ?, ?)",
-                           [(lead, fld, v) for (lead, fld), v in memory.written.items()])
+            slot = {fld: k for k, fld in enumerate(WRITTEN_FIELDS, start=1)}
+            per_lead: dict[str, list[str | None]] = {}
+            for (lead, fld), value in memory.written.items():
+                k = slot.get(fld)
+                if k is not None:
+                    per_lead.setdefault(lead, [lead] + [None] * len(WRITTEN_FIELDS))[k] = value
+            db.executemany(f"INSERT INTO written VALUES ({', '.join('?' * 7)})",
+                           per_lead.values())
             db.execute("DELETE FROM status")
             db.executemany("INSERT INTO status VALUES (?, ?, ?, ?)",
                            [(lead, r.status, r.since.isoformat(sep=" "), r.furthest)
