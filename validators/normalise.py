@@ -302,17 +302,19 @@ def to_canonical(values: Sequence[Any], which: str) -> pd.Series:
                      dtype=object)
 
 
+def _text(v: Any) -> str | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v).strip() or None
+
+
 def to_text(values: Sequence[Any]) -> pd.Series:
     """Free text as typed (numbers that are whole become '123', not '123.0')."""
-    out = []
-    for v in values:
-        if v is None or v == "":
-            out.append(None)
-        elif isinstance(v, float) and v.is_integer():
-            out.append(str(int(v)))
-        elif isinstance(v, dt.datetime | dt.date):
-            out.append(v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat())
-        else:
-            s = str(v).strip()
-            out.append(s or None)
-    return pd.Series(out, dtype=object)
+    return pd.Series([(v.strip() or None) if v.__class__ is str else _text(v) for v in values],
+                     dtype=object)
