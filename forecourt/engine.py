@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ ATTEMPTING = STATUS_ORDER.index("Attempting contact")
 APPOINTMENT_SET = STATUS_ORDER.index("Appointment set")
 CLOSED = ("Won", "Lost")
 LOG_KEEP = 1000
+TEMP_STATE_PREFIX = ".~forecourt-"
 WIDTHS = {"lead_id": 12, "owner": 14, "next_action": 40, "due": 17, "status_since": 17,
           "state": 16}
 STATE_WORDS = {
@@ -479,16 +482,27 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
                    if book.tabs.get(k) is not None}
     del book  # the frames are not needed to write; free them for the big sheet
     outcome.leads = outcome.leads.iloc[0:0]
-    say("writing")
-    pkg = Package.read(path)
-    apply_plan_to_package(pkg, outcome.plan, header_rows, progress=say)
-    written = bool(pkg.changed) or dest != path
-    backup = None
-    if written:
-        replace_atomically(pkg, dest, backup=dest == path)
-        backup = backup_path(dest) if dest == path else None
-    mem.save(state_file, outcome.memory, as_of=as_of, workbook=str(dest),
+    # The memory goes to a side file now (and its objects are freed); it replaces the real
+    # one only once the workbook is written, so a failed write leaves both as they were.
+    pending_state = state_file.with_name(TEMP_STATE_PREFIX + state_file.name)
+    if state_file.exists():
+        shutil.copy2(state_file, pending_state)
+    mem.save(pending_state, outcome.memory, as_of=as_of, workbook=str(dest),
              summary=f"{outcome.summary['assigned']} assigned, "
                      f"{outcome.summary['overdue']} overdue")
+    outcome.memory = mem.Memory()
+    try:
+        say("writing")
+        pkg = Package.read(path)
+        apply_plan_to_package(pkg, outcome.plan, header_rows, progress=say)
+        outcome.plan = Plan()
+        written = bool(pkg.changed) or dest != path
+        backup = None
+        if written:
+            replace_atomically(pkg, dest, backup=dest == path)
+            backup = backup_path(dest) if dest == path else None
+        os.replace(pending_state, state_file)
+    finally:
+        pending_state.unlink(missing_ok=True)
     outcome.summary["written"] = written
     return RunResult(outcome, written, dest, backup, state_file)

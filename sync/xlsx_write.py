@@ -852,6 +852,7 @@ def apply_plan_to_package(pkg: Package, plan: Plan, header_rows: dict[str, int] 
         say(f"writing {len(edit.writes)} cells to {edit.sheet}")
         pieces, changed = edit_sheet(pkg.get(part), edit, styles,
                                      (header_rows or {}).get(edit.sheet))
+        edit.writes = []  # applied: free them before the next sheet
         pkg.set_pieces(part, pieces, changed)
     for sheet in plan.sheets:
         say(f"writing sheet {sheet.name}")
