@@ -19,12 +19,13 @@ renamed over the destination in one step; the previous version is kept as a back
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import posixpath
 import re
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -255,11 +256,6 @@ def _col(letters: bytes) -> int:
     return col
 
 
-def _without_spans(row: bytes) -> bytes:
-    head, sep, rest = row.partition(b">")
-    return re.sub(rb'\s*\bspans="[^"]*"', b"", head) + sep + rest
-
-
 def _with_cell_refs(body: bytes, number: int) -> bytes:
     """Give every cell its r attribute (optional in the format) so cells can be found."""
     out, pos, last = [], 0, 0
@@ -278,21 +274,19 @@ def _with_cell_refs(body: bytes, number: int) -> bytes:
 
 def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, Value]],
                      styles: Styles, date_style: int, header_row: int | None,
-                     header_style: int | None) -> tuple[list[bytes | memoryview], bool]:
-    """Pieces of the new <sheetData> body (untouched stretches as views of ``xml``, no copy;
-    rewritten rows as new bytes) and whether any row really changed."""
+                     header_style: int | None) -> Iterator[bytes | memoryview]:
+    """The new <sheetData> body, piece by piece: untouched stretches as views of ``xml`` (no
+    copy), rewritten rows as new bytes. A generator: rows are rewritten while the zip is being
+    written, so a 100k-row sheet never exists twice in memory."""
     view = memoryview(xml)
-    out: list[bytes | memoryview] = []
-    changed: list[int] = []
     pending = sorted(writes)
     last = lo
-    fast = xml.count(b"<row ", lo, hi) == xml.count(b'<row r="', lo, hi)
 
     def new_row(n: int) -> bytes:
         return _rewrite_row(f' r="{n}"'.encode(), None, n, writes[n], styles, date_style,
                             header_style if n == header_row else None)
 
-    if fast:
+    if xml.count(b"<row ", lo, hi) == xml.count(b'<row r="', lo, hi):
         pos = lo
         for n in pending:
             at = xml.find(f'<row r="{n}"'.encode(), pos, hi)
@@ -303,12 +297,9 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
                 else:
                     close = xml.index(b"</row>", tag_end)
                     attrs, body, row_end = xml[at + 4:tag_end], xml[tag_end + 1:close], close + 6
-                out.append(view[last:at])
-                hs = header_style if n == header_row else None
-                row = _rewrite_row(attrs, body, n, writes[n], styles, date_style, hs)
-                if not changed and row != _without_spans(xml[at:row_end]):
-                    changed.append(n)
-                out.append(row)
+                yield view[last:at]
+                yield _rewrite_row(attrs, body, n, writes[n], styles, date_style,
+                                   header_style if n == header_row else None)
                 last = pos = row_end
                 continue
             # No such row yet: it goes before the first row with a higher number.
@@ -319,12 +310,11 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
                     break
                 at = xml.find(b'<row r="', end, hi)
             at = hi if at == -1 else at
-            out.append(view[last:at])
-            out.append(new_row(n))
-            changed.append(n)
+            yield view[last:at]
+            yield new_row(n)
             last = pos = at
-        out.append(view[last:hi])
-        return out, bool(changed)
+        yield view[last:hi]
+        return
 
     k = 0
     implicit = 0
@@ -334,20 +324,19 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
         number = int(r.group(1)) if r else implicit + 1
         implicit = number
         while k < len(pending) and pending[k] < number:
-            out.append(view[last:m.start()])
+            yield view[last:m.start()]
             last = m.start()
-            out.append(new_row(pending[k]))
+            yield new_row(pending[k])
             k += 1
         if k < len(pending) and pending[k] == number:
-            out.append(view[last:m.start()])
-            hs = header_style if number == header_row else None
-            out.append(_rewrite_row(attrs, m.group(3), number, writes[number], styles,
-                                    date_style, hs))
+            yield view[last:m.start()]
+            yield _rewrite_row(attrs, m.group(3), number, writes[number], styles, date_style,
+                               header_style if number == header_row else None)
             last = m.end()
             k += 1
-    out.append(view[last:hi])
-    out.extend(new_row(n) for n in pending[k:])
-    return out, bool(writes)
+    yield view[last:hi]
+    for n in pending[k:]:
+        yield new_row(n)
 
 
 # Elements that come after <conditionalFormatting> in CT_Worksheet, in schema order.
@@ -390,7 +379,7 @@ _OUR_CF = re.compile(rb"<conditionalFormatting\b[^>]*>(?:(?!</conditionalFormatt
 
 
 def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | None = None
-               ) -> tuple[list[bytes | memoryview], bool]:
+               ) -> tuple[Iterator[bytes | memoryview], bool]:
     """Apply one :class:`SheetEdit` to a worksheet part: (pieces of the new part, changed?)."""
     if re.search(rb"<\w+:worksheet\b", xml[:2000]):
         raise ValueError("worksheets with prefixed XML elements are not supported yet")
@@ -417,8 +406,7 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
     else:
         lo, hi = open_end, xml.index(b"</sheetData>", open_end)
         head, tail = xml[:lo], xml[hi:]
-    body, rows_changed = _edit_sheet_data(xml, lo, hi, writes, styles, date_style, header_row,
-                                          header_style)
+    body = _edit_sheet_data(xml, lo, hi, writes, styles, date_style, header_row, header_style)
     new_head = _update_dimension(head, max_col, max_row)
     if edit.widths:
         new_head = _add_widths(new_head, edit.widths)
@@ -427,8 +415,9 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
         pos = _first_tag(new_tail, _AFTER_CF, 0)
         new_tail = new_tail[:pos] + _conditional_formats(edit.conditional_formats, styles,
                                                          new_head + new_tail) + new_tail[pos:]
-    changed = rows_changed or new_head != head or new_tail != tail
-    return [new_head, *body, new_tail], changed
+    # The engine only writes cells whose value differs, so any write is a change.
+    changed = bool(writes) or new_head != head or new_tail != tail
+    return itertools.chain((new_head,), body, (new_tail,)), changed
 
 
 def _header_style(xml: bytes, header_row: int, first_new: int) -> int | None:
@@ -628,7 +617,7 @@ class Package:
 
     source: Path
     infos: list[zipfile.ZipInfo]
-    edited: dict[str, list[bytes | memoryview]] = field(default_factory=dict)
+    edited: dict[str, Iterable[bytes | memoryview]] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
     dirty: set[str] = field(default_factory=set)
     _cache: dict[str, bytes] = field(default_factory=dict)
@@ -667,7 +656,9 @@ class Package:
         else:
             self.dirty.add(name)
 
-    def set_pieces(self, name: str, pieces: list[bytes | memoryview], changed: bool) -> None:
+    def set_pieces(self, name: str, pieces: Iterable[bytes | memoryview], changed: bool
+                   ) -> None:
+        """An edited part given as pieces (possibly a generator, consumed by :meth:`write`)."""
         self.removed.discard(name)
         self.edited[name] = pieces
         if changed:
@@ -718,7 +709,10 @@ class Package:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o600 << 16
                 pieces = self.edited.get(name)
-                size = sum(len(p) for p in pieces) if pieces is not None else old.file_size
+                if isinstance(pieces, list):
+                    size = sum(len(p) for p in pieces)
+                else:  # a generator: about the size of the part it rewrites
+                    size = old.file_size * 2 if old else 0
                 # Big sheets: level 1 is ~3x faster and barely larger. (_compresslevel is
                 # what ZipFile.open reads up to 3.12, compress_level from 3.13.)
                 level = 1 if size > (4 << 20) else 6
