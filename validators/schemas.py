@@ -2,13 +2,16 @@
 
 They validate the normalised frames built by :mod:`forecourt.book`. For every column whose
 typing can fail, the frame carries ``raw_<field>``: the value as typed where it could not be
-read, None elsewhere; a check named ``<code>__<field>`` fails where there is such a value.
-Check names are issue codes, so :mod:`validators.validate` turns each failure into an issue
-record without a lookup table. Rules that compare rows (duplicates, links to stock, "received
-in the future") live in :mod:`validators.validate`, not here.
+read, None elsewhere. Those columns are declared with :func:`readable` (must be empty; the
+field's description is the issue code); other checks are named ``<code>__<field>``, so
+:mod:`validators.validate` turns each failure into an issue record without a lookup table.
+Rules that compare rows (duplicates, links to stock, "received in the future") live in
+:mod:`validators.validate`, not here.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -16,13 +19,6 @@ from pandera.typing import Series
 
 from forecourt.validators.vin import FRAME_NUMBER, VIN_CHARS, check_digit, check_digit_required
 from forecourt.validators.vocabulary import CHANNEL_CLASSES, STATUS_ORDER, STOCK_STATUSES
-
-
-def unreadable(df: pd.DataFrame, field: str) -> pd.Series:
-    """True where the row is fine: nothing typed, or what was typed could be read."""
-    if f"raw_{field}" not in df:
-        return pd.Series(True, index=df.index)
-    return df[f"raw_{field}"].isna()
 
 
 def _vins(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -73,6 +69,12 @@ class VinChecks(pa.DataFrameModel):
         return vin_check_digit_ok(s)
 
 
+def readable(code: str) -> Any:
+    """A ``raw_<field>`` column: it holds what was typed where it could not be read, so it must
+    be empty; every value in it is a problem of kind ``code``."""
+    return pa.Field(nullable=True, isin=[], description=code)
+
+
 class LeadSchema(VinChecks):
     """The Leads tab after normalisation (one row per inquiry)."""
 
@@ -85,6 +87,18 @@ class LeadSchema(VinChecks):
     phone: Series[object] = pa.Field(nullable=True)
     email: Series[object] = pa.Field(nullable=True)
     vin: Series[object] = pa.Field(nullable=True)
+    raw_status: Series[object] = readable("unknown-status")
+    raw_phone: Series[object] = readable("bad-phone")
+    raw_email: Series[object] = readable("bad-email")
+    raw_due: Series[object] = readable("bad-date")
+    raw_first_response_at: Series[object] = readable("bad-date")
+    raw_last_contact_at: Series[object] = readable("bad-date")
+    raw_appointment_at: Series[object] = readable("bad-date")
+    raw_status_since: Series[object] = readable("bad-date")
+    raw_budget: Series[object] = readable("bad-number")
+    raw_valuation: Series[object] = readable("bad-number")
+    raw_trade_in: Series[object] = readable("bad-yes-no")
+    raw_finance: Series[object] = readable("bad-yes-no")
 
     class Config:
         strict = False
@@ -99,50 +113,6 @@ class LeadSchema(VinChecks):
     def _source_known(cls, df: pd.DataFrame) -> Series[bool]:
         return df["channel"].notna() | df["source"].isna()
 
-    @pa.dataframe_check(name="unknown_status__status")
-    def _status_known(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "status")
-
-    @pa.dataframe_check(name="bad_phone__phone")
-    def _phone(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "phone")
-
-    @pa.dataframe_check(name="bad_email__email")
-    def _email(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "email")
-
-    @pa.dataframe_check(name="bad_date__due")
-    def _due(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "due")
-
-    @pa.dataframe_check(name="bad_date__first_response_at")
-    def _first_response(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "first_response_at")
-
-    @pa.dataframe_check(name="bad_date__last_contact_at")
-    def _last_contact(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "last_contact_at")
-
-    @pa.dataframe_check(name="bad_date__appointment_at")
-    def _appointment(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "appointment_at")
-
-    @pa.dataframe_check(name="bad_number__budget")
-    def _budget(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "budget")
-
-    @pa.dataframe_check(name="bad_number__valuation")
-    def _valuation(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "valuation")
-
-    @pa.dataframe_check(name="bad_yes_no__trade_in")
-    def _trade_in(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "trade_in")
-
-    @pa.dataframe_check(name="bad_yes_no__finance")
-    def _finance(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "finance")
-
 
 class StockSchema(VinChecks):
     """The Stock tab after normalisation (one row per car, keyed by VIN)."""
@@ -150,30 +120,15 @@ class StockSchema(VinChecks):
     row: Series[int] = pa.Field(ge=1)
     vin: Series[object] = pa.Field(nullable=False)
     status: Series[object] = pa.Field(nullable=True, isin=list(STOCK_STATUSES))
+    raw_status: Series[object] = readable("unknown-stock-status")
+    raw_price: Series[object] = readable("bad-number")
+    raw_year: Series[object] = readable("bad-number")
+    raw_mileage: Series[object] = readable("bad-number")
+    raw_eta: Series[object] = readable("bad-date")
 
     class Config:
         strict = False
         coerce = False
-
-    @pa.dataframe_check(name="unknown_stock_status__status")
-    def _status_known(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "status")
-
-    @pa.dataframe_check(name="bad_number__price")
-    def _price(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "price")
-
-    @pa.dataframe_check(name="bad_number__year")
-    def _year(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "year")
-
-    @pa.dataframe_check(name="bad_number__mileage")
-    def _mileage(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "mileage")
-
-    @pa.dataframe_check(name="bad_date__eta")
-    def _eta(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "eta")
 
 
 class TeamSchema(pa.DataFrameModel):
@@ -181,21 +136,21 @@ class TeamSchema(pa.DataFrameModel):
 
     row: Series[int] = pa.Field(ge=1)
     name: Series[object] = pa.Field(nullable=False)
+    raw_active: Series[object] = readable("bad-yes-no")
+    raw_cap: Series[object] = readable("bad-number")
 
     class Config:
         strict = False
         coerce = False
 
-    @pa.dataframe_check(name="bad_yes_no__active")
-    def _active(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "active")
-
-    @pa.dataframe_check(name="bad_number__cap")
-    def _cap(cls, df: pd.DataFrame) -> Series[bool]:
-        return unreadable(df, "cap")
-
 
 SCHEMAS = {"leads": LeadSchema, "stock": StockSchema, "team": TeamSchema}
+
+
+def raw_code(kind: str, column: str) -> str | None:
+    """The issue code of a value left in ``raw_<field>`` (see :func:`readable`)."""
+    field = SCHEMAS[kind].to_schema().columns.get(column)
+    return field.description if field is not None and column.startswith("raw_") else None
 
 # Built-in pandera checks that carry no code in their name: (tab, column, check) -> code.
 BUILTIN_CODES = {

@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from forecourt.issues import CODES, Issue, make_issue
-from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS
+from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS, raw_code
 from forecourt.validators.vin import VIN_CHARS, check_digit
 
 if TYPE_CHECKING:
@@ -64,6 +64,10 @@ def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]
         if "__" in check:
             code_part, fld = check.split("__", 1)
             code = code_part.replace("_", "-")
+        elif isinstance(column, str) and column.startswith("raw_"):
+            code, fld = raw_code(kind, column), column[4:]
+            if code is None:
+                continue
         else:
             code = BUILTIN_CODES.get((kind, column, check))
             fld = column
