@@ -312,13 +312,18 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         is_person = person[fld].to_numpy(dtype=bool) if fld in person else no_person
         # a new column gets every non-empty value; an existing one only what differs
         todo = ((new != "") if fld in new_cols else (new != current)) & ~is_person
-        typed = values[fld].to_numpy(dtype=object)
+        column = values[fld]
+        if pd.api.types.is_datetime64_any_dtype(column):  # to the minute, NaT -> None
+            typed = column.to_numpy(dtype="datetime64[m]").astype("datetime64[us]") \
+                .astype(object)
+        else:
+            typed = column.to_numpy(dtype=object)
+        letter = cols[fld]
         for k in np.flatnonzero(todo):
             v = typed[k]
-            v = None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
-            if isinstance(v, pd.Timestamp | dt.datetime):
-                v = pd.Timestamp(v).to_pydatetime().replace(second=0, microsecond=0)
-            writes.append(CellWrite(int(rows[k]), cols[fld], v))
+            if v is not None and not isinstance(v, str | dt.datetime) and v != v:
+                v = None  # NaN / NaT
+            writes.append(CellWrite(int(rows[k]), letter, v))
         if fld not in mem.WRITTEN_FIELDS:
             continue
         keep = ~is_person & (new != "")
