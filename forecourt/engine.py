@@ -349,14 +349,11 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
             s_cols["waiting"] = column_letter(_next_col(stock_info.last_column))
             s_writes.append(CellWrite(stock_info.header_row, s_cols["waiting"],
                                       STOCK_FIELDS["waiting"][lang][0]))
-        current = book.stock["waiting"]
-        for idx, n in waiting.items():
-            target = float(n) if n else None
-            cur = current[idx]
-            if (target is None and pd.isna(cur)) or (target is not None and cur == target):
+        for row, n, cur in zip(book.stock["row"].tolist(), waiting.tolist(),
+                               book.stock["waiting"].tolist(), strict=True):
+            if (not n and cur != cur) or (n and cur == n):  # cur is NaN when empty
                 continue
-            s_writes.append(CellWrite(int(book.stock.at[idx, "row"]), s_cols["waiting"],
-                                      int(n) if n else None))
+            s_writes.append(CellWrite(int(row), s_cols["waiting"], int(n) if n else None))
         if s_writes:
             plan.edits.append(SheetEdit(stock_info.sheet, s_writes, [],
                                         {s_cols["waiting"]: 14}

@@ -14,6 +14,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS written (
@@ -43,8 +44,7 @@ def state_path(workbook: Path | str) -> Path:
     return p.with_name(f"{p.stem}.forecourt.sqlite")
 
 
-@dataclass
-class StatusRecord:
+class StatusRecord(NamedTuple):
     status: str | None
     since: dt.datetime
     furthest: int

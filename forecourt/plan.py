@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Value = str | float | int | dt.datetime | dt.date | None
 
 
-@dataclass(frozen=True)
-class CellWrite:
-    """Set one cell. ``None`` empties it. Datetimes get a date-time number format."""
+class CellWrite(NamedTuple):
+    """Set one cell. ``None`` empties it. Datetimes get a date-time number format.
+
+    A named tuple rather than a dataclass: a 100k-lead run plans ~300k of them."""
 
     row: int
     column: str
