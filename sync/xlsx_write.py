@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from forecourt.errors import UnreadableWorkbook
 from forecourt.plan import Chart, ConditionalFormat, GeneratedSheet, Plan, SheetEdit, Value
 from forecourt.sync.base import column_letter
 
@@ -382,7 +383,10 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
                ) -> tuple[Iterator[bytes | memoryview], bool]:
     """Apply one :class:`SheetEdit` to a worksheet part: (pieces of the new part, changed?)."""
     if re.search(rb"<\w+:worksheet\b", xml[:2000]):
-        raise ValueError("worksheets with prefixed XML elements are not supported yet")
+        raise UnreadableWorkbook(f"sheet {edit.sheet!r} was saved by a program that writes "
+                                 "prefixed XML, which forecourt cannot edit safely yet: open "
+                                 "the workbook in Excel or LibreOffice, save it, and run again "
+                                 "(nothing was written).", sheet=edit.sheet)
     date_style = styles.cell_style(DATE_FORMAT)
     writes: dict[int, dict[int, Value]] = {}
     max_col = -1
@@ -398,7 +402,8 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
 
     start = xml.find(b"<sheetData")
     if start == -1:
-        raise ValueError("worksheet without sheetData")
+        raise UnreadableWorkbook(f"sheet {edit.sheet!r} has no cell data part; nothing was "
+                                 "written.", sheet=edit.sheet)
     open_end = xml.index(b">", start) + 1
     if xml[open_end - 2: open_end] == b"/>":
         lo = hi = open_end

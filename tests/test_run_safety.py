@@ -9,6 +9,7 @@ workbooks are refused with the exit codes of ``check`` and left as they were.
 from __future__ import annotations
 
 import io
+import re
 import os
 import signal
 import subprocess
@@ -269,3 +270,29 @@ def test_refused_files_are_left_as_they_were(tmp_path, builder, exit_code):
     else:
         assert not path.exists(), "run created the missing file"
     assert listing(tmp_path) == names, "files were written beside a refused workbook"
+
+
+def test_a_sheet_with_prefixed_xml_is_refused_cleanly(tmp_path):
+    """Some .NET writers store <x:worksheet>; forecourt refuses to edit it rather than guess."""
+    src = tmp_path / "plain.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Leads"
+    ws.append(["Received", "Name", "Phone", "Source"])
+    ws.append(["2026-11-23 09:00", "Ann", "+441134960000", "WhatsApp"])
+    wb.save(src)
+    book = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(book, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = text.replace('xmlns="', 'xmlns:x="', 1)
+                text = re.sub(r"<(/?)(?!\?)([a-zA-Z])", r"<\1x:\2", text)
+                data = text.encode()
+            zout.writestr(info, data)
+    before = book.read_bytes()
+    result = run_forecourt(book)
+    assert result.returncode == 4, result.stderr
+    assert "prefixed XML" in result.stderr and "Traceback" not in result.stderr
+    assert book.read_bytes() == before
