@@ -9,8 +9,8 @@ workbooks are refused with the exit codes of ``check`` and left as they were.
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 import signal
 import subprocess
 import time
