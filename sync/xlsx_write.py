@@ -537,28 +537,37 @@ def _cell_ref(sheet: str, rng: str) -> str:
 
 
 def chart_xml(chart: Chart, sheet: str) -> bytes:
-    """A native bar/column chart, serialised by openpyxl's chart writer (no caches: the
-    spreadsheet computes them from the cells when it opens the file)."""
-    from openpyxl.chart import BarChart, Reference, Series
-    from openpyxl.xml.functions import tostring
+    """A native clustered bar/column chart over ranges of ``sheet``.
 
-    bar = BarChart()
-    bar.type = chart.kind
-    bar.grouping = "clustered"
-    bar.title = chart.title
-    bar.style = 10
-    for s in chart.series:
-        series = Series(Reference(range_string=_cell_ref(sheet, s.values)), title=s.title)
-        bar.series.append(series)
-    bar.set_categories(Reference(range_string=_cell_ref(sheet, chart.categories)))
-    if chart.percent_axis:
-        bar.y_axis.number_format = "0%"
-        bar.y_axis.scaling.min = 0
-        bar.y_axis.scaling.max = 1
-    bar.y_axis.delete = False
-    bar.x_axis.delete = False
-    bar.legend.position = "b"
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(bar._write())
+    The XML is what openpyxl's chart writer produces for the same chart (categories as a
+    string reference), kept as a template so a run does not import openpyxl. No cached
+    values: the spreadsheet computes them from the cells when it opens the file.
+    """
+    series = "".join(
+        f'<ser><idx val="{k}" /><order val="{k}" /><tx><v>{_text(s.title)}</v></tx>'
+        f'<spPr><a:ln><a:prstDash val="solid" /></a:ln></spPr>'
+        f"<cat><strRef><f>{_text(_cell_ref(sheet, chart.categories))}</f></strRef></cat>"
+        f"<val><numRef><f>{_text(_cell_ref(sheet, s.values))}</f></numRef></val></ser>"
+        for k, s in enumerate(chart.series))
+    scaling = '<orientation val="minMax" />' + (
+        '<max val="1" /><min val="0" />' if chart.percent_axis else "")
+    number_format = '<numFmt formatCode="0%" sourceLinked="0" />' if chart.percent_axis else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<chartSpace xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        'xmlns="http://schemas.openxmlformats.org/drawingml/2006/chart"><style val="10" />'
+        "<chart><title><tx><rich><a:bodyPr /><a:p><a:pPr><a:defRPr /></a:pPr><a:r><a:t>"
+        f"{_text(chart.title)}</a:t></a:r></a:p></rich></tx></title><plotArea><barChart>"
+        f'<barDir val="{chart.kind}" /><grouping val="clustered" />{series}'
+        '<gapWidth val="150" /><axId val="10" /><axId val="100" /></barChart><catAx>'
+        '<axId val="10" /><scaling><orientation val="minMax" /></scaling><delete val="0" />'
+        '<axPos val="l" /><majorTickMark val="none" /><minorTickMark val="none" />'
+        '<crossAx val="100" /><lblOffset val="100" /></catAx><valAx><axId val="100" />'
+        f'<scaling>{scaling}</scaling><delete val="0" /><axPos val="l" /><majorGridlines />'
+        f'{number_format}<majorTickMark val="none" /><minorTickMark val="none" />'
+        '<crossAx val="10" /></valAx></plotArea><legend><legendPos val="b" /></legend>'
+        '<plotVisOnly val="1" /><dispBlanksAs val="gap" /></chart></chartSpace>'
+    ).encode()
 
 
 def drawing_xml(charts: list[Chart], rel_ids: list[str]) -> bytes:
