@@ -65,3 +65,25 @@ def test_vin_problems(typed, code):
 def test_manufacturer_and_year_come_from_the_vin():
     assert vin_details("1M8GDM9AXKP042788") == ("Mercury", 2019)
     assert vin_details("WVWZZZ1JZXW000001")[0] == "Volkswagen"
+
+
+def test_bad_vins_are_reported_on_both_the_leads_and_the_stock_tab(tmp_path):
+    import openpyxl
+
+    from forecourt.book import read_book
+
+    wb = openpyxl.Workbook()
+    leads = wb.active
+    leads.title = "Leads"
+    leads.append(["Received", "Name", "Phone", "Source", "VIN"])
+    leads.append(["2026-11-20 10:00", "Ann", "+441134960000", "WhatsApp", "1M8GDM9A1KP042788"])
+    leads.append(["2026-11-20 11:00", "Bob", "+441134960001", "Email", "WVWZZZ1JZOW000001"])
+    stock = wb.create_sheet("Stock")
+    stock.append(["VIN", "Make", "Model"])
+    stock.append(["1M8GDM9A1KP042788", "Mercury", "X"])
+    stock.append(["WVWZZZ1JZXW00001", "VW", "Golf"])
+    path = tmp_path / "vins.xlsx"
+    wb.save(path)
+    found = {(i.sheet, i.cell, i.code) for i in read_book(path).issues if i.code.startswith("vin-")}
+    assert found >= {("Leads", "E2", "vin-check-digit"), ("Leads", "E3", "vin-characters"),
+                     ("Stock", "A2", "vin-check-digit"), ("Stock", "A3", "vin-length")}

@@ -56,16 +56,17 @@ class VinChecks(pa.DataFrameModel):
         strict = False
         coerce = False
 
-    @pa.check("vin", name="vin_length__vin")
-    def _vin_length(cls, s: Series[object]) -> Series[bool]:
+    # Check names are the method names: pandera does not keep name= through inheritance.
+    @pa.check("vin")
+    def vin_length__vin(cls, s: Series[object]) -> Series[bool]:
         return vin_length_ok(s)
 
-    @pa.check("vin", name="vin_characters__vin")
-    def _vin_characters(cls, s: Series[object]) -> Series[bool]:
+    @pa.check("vin")
+    def vin_characters__vin(cls, s: Series[object]) -> Series[bool]:
         return vin_characters_ok(s)
 
-    @pa.check("vin", name="vin_check_digit__vin")
-    def _vin_check_digit(cls, s: Series[object]) -> Series[bool]:
+    @pa.check("vin")
+    def vin_check_digit__vin(cls, s: Series[object]) -> Series[bool]:
         return vin_check_digit_ok(s)
 
 
@@ -104,13 +105,13 @@ class LeadSchema(VinChecks):
         strict = False
         coerce = False
 
-    @pa.dataframe_check(name="missing_contact__phone")
-    def _reachable(cls, df: pd.DataFrame) -> Series[bool]:
+    @pa.dataframe_check
+    def missing_contact__phone(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["phone"].notna() | df["raw_phone"].notna() | df["email"].notna()
                 | df["raw_email"].notna())
 
-    @pa.dataframe_check(name="unknown_source__source")
-    def _source_known(cls, df: pd.DataFrame) -> Series[bool]:
+    @pa.dataframe_check
+    def unknown_source__source(cls, df: pd.DataFrame) -> Series[bool]:
         return df["channel"].notna() | df["source"].isna()
 
 
