@@ -202,14 +202,15 @@ def cell_xml(ref: str, value: Value, style: int | None, date_style: int) -> byte
 
 
 def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int, Value],
-                 styles: Styles, date_style: int, header_style: int | None) -> bytes:
+                 styles: Styles, date_style: int, header_style: int | None,
+                 refs_known: bool = False) -> bytes:
     """The row with ``writes`` applied; other cells are copied byte for byte, unparsed.
 
     Cells are found by their reference (``<c r="K5"``) with bytes.find, so a row's other
     cells are never parsed; a new cell goes before the first cell to its right.
     """
     body = body or b""
-    if body.count(b"<c") != body.count(b'<c r="'):
+    if not refs_known and body.count(b"<c") != body.count(b'<c r="'):
         body = _with_cell_refs(body, number)
     last_col = -1
     tail = body.rfind(b'<c r="')
@@ -246,7 +247,8 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
         out.append(cell_xml(f"{letter}{number}", value, style, use_date))
         done = cell_end
     out.append(body[done:])
-    attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
+    if b"spans=" in attrs:  # optional hint that our new cells would contradict
+        attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
     return b"<row" + attrs + b">" + b"".join(out) + b"</row>"
 
 
@@ -283,6 +285,8 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
     pending = sorted(writes)
     last = lo
 
+    refs_known = xml.count(b"<c", lo, hi) == xml.count(b'<c r="', lo, hi)
+
     def new_row(n: int) -> bytes:
         return _rewrite_row(f' r="{n}"'.encode(), None, n, writes[n], styles, date_style,
                             header_style if n == header_row else None)
@@ -300,7 +304,7 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
                     attrs, body, row_end = xml[at + 4:tag_end], xml[tag_end + 1:close], close + 6
                 yield view[last:at]
                 yield _rewrite_row(attrs, body, n, writes[n], styles, date_style,
-                                   header_style if n == header_row else None)
+                                   header_style if n == header_row else None, refs_known)
                 last = pos = row_end
                 continue
             # No such row yet: it goes before the first row with a higher number.
@@ -734,8 +738,13 @@ class Package:
                         else "_compresslevel", level)
                 with zout.open(info, "w", force_zip64=size > (1 << 30)) as out:
                     if pieces is not None:
-                        for piece in pieces:
-                            out.write(piece)
+                        buffer = bytearray()
+                        for piece in pieces:  # many small rows: hand zlib 1 MiB at a time
+                            buffer += piece
+                            if len(buffer) >= (1 << 20):
+                                out.write(buffer)
+                                buffer.clear()
+                        out.write(buffer)
                     else:
                         with zin.open(name) as src:
                             shutil.copyfileobj(src, out, 1 << 20)
@@ -850,6 +859,8 @@ def apply_generated(pkg: Package, sheet: GeneratedSheet, styles: Styles) -> str:
 
 def apply_plan_to_package(pkg: Package, plan: Plan, header_rows: dict[str, int] | None = None,
                           progress: Callable[[str], None] | None = None) -> Package:
+    """Stage the plan's changes in ``pkg`` (written by :meth:`Package.write`). The plan's cell
+    writes are consumed (emptied) as each sheet is staged, to free them early."""
     say = progress or (lambda _m: None)
     styles = Styles(pkg.get("xl/styles.xml").decode("utf-8"))
     sheets = pkg.sheets()
