@@ -26,7 +26,7 @@ from forecourt.book import Book, load_book
 from forecourt.errors import WorkbookLocked
 from forecourt.issues import Issue, make_issue
 from forecourt.plan import CellWrite, ConditionalFormat, Plan, SheetEdit
-from forecourt.sync.base import column_letter
+from forecourt.sync.base import column_index, column_letter
 from forecourt.validators.vocabulary import (
     CHANNEL_CLASSES,
     LEAD_FIELDS,
@@ -189,7 +189,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
     # Columns: the dealer's, then ours added at the right in a fixed order.
     cols = dict(info.columns)
-    next_col = _next_col(info.last_column)
+    next_col = column_index(info.last_column) + 1
     header_writes = []
     new_cols = {}
     for fld in ENGINE_FIELDS:
@@ -225,7 +225,6 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     if team_names:
         assignments = assign_owners(leads, book.stock, book.team, settings, memory.rotation,
                                     needs_owner)
-    assigned = {a.index: a for a in assignments}
     for a in assignments:
         leads.at[a.index, "owner"] = a.owner
         seq = (memory.assignments[-1][0] + 1) if memory.assignments else 1
@@ -272,12 +271,11 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
     due = pd.to_datetime(final["due"], errors="coerce")
     in_one_hour = pd.Timestamp(hours.add(as_of, settings.due_soon_hours * 60))
-    open_mask = is_open
-    overdue = open_mask & due.notna() & (due < now)
-    due_soon = open_mask & due.notna() & (due >= now) & (due < in_one_hour)
+    overdue = is_open & due.notna() & (due < now)
+    due_soon = is_open & due.notna() & (due >= now) & (due < in_one_hour)
     limits = leads["status"].map(settings.stalled_days)
     age_days = (now - leads["status_since_new"]) / pd.Timedelta(days=1)
-    stalled = open_mask & limits.notna() & (age_days > limits)
+    stalled = is_open & limits.notna() & (age_days > limits)
     flagged_rows = leads["row"].isin(error_rows)
     fallback = pd.Series([memory.wrote(lid, "fallback") == "1" for lid in leads["lead_id"]],
                          index=leads.index) & ~person["owner"]
@@ -340,13 +338,12 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     plan = Plan(edits=[edit])
 
     stock_info = book.tabs.get("stock")
-    waiting = pd.Series(dtype="int64")
     if stock_info is not None and len(book.stock):
         waiting = waiting_buyers(leads, book.stock)
         s_cols = dict(stock_info.columns)
         s_writes = []
         if "waiting" not in s_cols:
-            s_cols["waiting"] = column_letter(_next_col(stock_info.last_column))
+            s_cols["waiting"] = column_letter(column_index(stock_info.last_column) + 1)
             s_writes.append(CellWrite(stock_info.header_row, s_cols["waiting"],
                                       STOCK_FIELDS["waiting"][lang][0]))
         for row, n, cur in zip(book.stock["row"].tolist(), waiting.tolist(),
@@ -383,7 +380,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         "overdue": int(overdue.sum()),
         "due_soon": int(due_soon.sum()),
         "stalled": int(stalled.sum()),
-        "assigned": len(assigned),
+        "assigned": len(assignments),
         "fallback_assigned": sum(a.fallback for a in assignments),
         "cells_written": len(writes) - len(header_writes),
         "columns_added": list(new_cols.values()),
@@ -411,13 +408,6 @@ def _first_response_deadline(leads: pd.DataFrame, settings: Any, hours: Any) -> 
                 else start + dt.timedelta(minutes=rule.minutes)
         out.append(seen[key])
     return pd.Series(out, index=leads.index, dtype="datetime64[us]")
-
-
-def _next_col(letter: str) -> int:
-    n = 0
-    for ch in letter:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def lock_files(path: Path) -> list[Path]:

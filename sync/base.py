@@ -7,6 +7,14 @@ from functools import cache
 from typing import Any
 
 
+def column_index(letter: str) -> int:
+    """A -> 0, Z -> 25, AA -> 26 (the inverse of :func:`column_letter`)."""
+    n = 0
+    for ch in letter:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
 @cache
 def column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""

@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 
 from forecourt.errors import UnreadableWorkbook
 from forecourt.plan import Chart, ConditionalFormat, GeneratedSheet, Plan, SheetEdit, Value
-from forecourt.sync.base import column_letter
+from forecourt.sync.base import column_index, column_letter
 
 MARKER = 'N("forecourt")=0'
 OWNED_TITLE = "forecourt"
@@ -60,12 +60,7 @@ _CELL_REF = re.compile(rb'<c r="([A-Z]+)')
 _COLUMNS: dict[bytes, int] = {}
 
 
-def col_index(letter: str) -> int:
-    """A -> 0, AA -> 26."""
-    n = 0
-    for ch in letter:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+col_index = column_index
 
 
 def excel_serial(value: dt.datetime | dt.date) -> float:
