@@ -208,14 +208,15 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     def persons(fld: str) -> pd.Series:
         """True where the cell holds a person's entry (anything the engine did not write)."""
         cells = book.leads
-        current = _minutes(cells[fld]) if fld in cells else pd.Series("", index=leads.index)
+        current = (_minutes(cells[fld]) if fld in cells
+                   else pd.Series("", index=leads.index)).to_numpy(dtype=object)
+        get = memory.written.get
+        wrote = np.array([get((lid, fld)) for lid in leads["lead_id"]], dtype=object)
+        mine = (current == "") | (current == wrote)
         raw = cells.get(f"raw_{fld}")
-        wrote = [memory.wrote(lid, fld) for lid in leads["lead_id"]]
-        mine = pd.Series([c == "" or (w is not None and c == w) for c, w in
-                          zip(current, wrote, strict=True)], index=leads.index)
         if raw is not None:  # an unreadable entry is still somebody's entry
-            mine &= ~(raw.notna() & (current == ""))
-        return ~mine
+            mine &= ~(raw.notna().to_numpy() & (current == ""))
+        return pd.Series(~mine, index=leads.index)
 
     person: dict[str, pd.Series] = {"owner": persons("owner")}
     # Owners: fill the empty ones on open leads; a person's choice stays.

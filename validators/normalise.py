@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 from rapidfuzz import fuzz, process
@@ -57,6 +58,12 @@ def guess_day_first(values: Iterable[Any], country: str | None = None) -> bool:
 
 def to_datetimes(values: Sequence[Any], day_first: bool = True) -> pd.Series:
     """Cell values -> datetime64 Series; unreadable or empty -> NaT."""
+    if values and all((v.__class__ is dt.datetime and v.tzinfo is None) or v == "" or v is None
+                      for v in values):
+        # The common case: a column of real dates. numpy converts them in C.
+        stamps = np.array([v if v.__class__ is dt.datetime else None for v in values],
+                          dtype="datetime64[us]")
+        return pd.Series(stamps).dt.round("s")
     out: list[Any] = [pd.NaT] * len(values)
     text_at: list[int] = []
     texts: list[str] = []
