@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,6 @@ def _as_of(text: str) -> dt.datetime:
         except ValueError:
             continue
     raise argparse.ArgumentTypeError(f"--as-of must look like 2026-11-23 14:05, not {text!r}")
-
-
-def _progress(enabled: bool) -> Callable[[str], None] | None:
-    if not enabled:
-        return None
-    start = time.monotonic()
-
-    def say(message: str) -> None:
-        print(f"  [{time.monotonic() - start:5.1f}s] {message}", file=sys.stderr, flush=True)
-
-    return say
 
 
 def _check_report(book: Any) -> dict[str, Any]:
@@ -84,9 +73,12 @@ def print_issues(issues: Sequence[Any], limit: int | None, out: Any = sys.stdout
 def cmd_check(args: argparse.Namespace) -> int:
     from forecourt.book import read_book
 
-    book = read_book(
-        args.book, as_of=args.as_of, progress=_progress(sys.stderr.isatty() and not args.json)
-    )
+    progress = _Progress() if sys.stderr.isatty() and not args.json else None
+    try:
+        book = read_book(args.book, as_of=args.as_of, progress=progress)
+    finally:
+        if progress:
+            progress.finish()
     if args.json:
         json.dump(_check_report(book), sys.stdout, ensure_ascii=False, indent=1, default=str)
         print()

@@ -25,7 +25,7 @@ from forecourt import memory as mem
 from forecourt.book import Book, load_book
 from forecourt.errors import WorkbookLocked
 from forecourt.issues import Issue, make_issue
-from forecourt.plan import CellWrite, ConditionalFormat, Plan, SheetEdit
+from forecourt.plan import CF_MARKER, CellWrite, ConditionalFormat, Plan, SheetEdit
 from forecourt.sync.base import column_index, column_letter
 from forecourt.validators.vocabulary import (
     CHANNEL_CLASSES,
@@ -159,15 +159,15 @@ def highlight_rules(cols: dict[str, str], first_row: int, last_row: int, last_co
     open_ = f"NOT({_closed_formula(status, first_row)})"
     rules = [
         ConditionalFormat(sqref, f'AND(ISNUMBER(${due}{first_row}),${due}{first_row}<NOW(),'
-                                 f'{open_},N("forecourt")=0)', *COLOURS["overdue"], "overdue"),
+                                 f'{open_},{CF_MARKER})', *COLOURS["overdue"], "overdue"),
         ConditionalFormat(sqref, f'AND(ISNUMBER(${due}{first_row}),${due}{first_row}>=NOW(),'
                                  f'${due}{first_row}<NOW()+{settings.due_soon_hours}/24,{open_},'
-                                 f'N("forecourt")=0)', *COLOURS["due soon"], "due soon"),
+                                 f'{CF_MARKER})', *COLOURS["due soon"], "due soon"),
     ]
     for st, days in settings.stalled_days.items():
         rules.append(ConditionalFormat(
             sqref, f'AND(ISNUMBER(${since}{first_row}),{_status_formula(status, first_row, st)},'
-                   f'NOW()-${since}{first_row}>{days},N("forecourt")=0)',
+                   f'NOW()-${since}{first_row}>{days},{CF_MARKER})',
             *COLOURS["stalled"], "stalled"))
     return rules
 
@@ -497,5 +497,4 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
         os.replace(pending_state, state_file)
     finally:
         pending_state.unlink(missing_ok=True)
-    outcome.summary["written"] = written
     return RunResult(outcome, written, dest, backup, state_file)

@@ -24,6 +24,11 @@ class CellWrite(NamedTuple):
     value: Value
 
 
+#: A term every engine-owned conditional-format formula contains (it is always true), so a
+#: backend can find and replace its own rules without touching the dealer's.
+CF_MARKER = 'N("forecourt")=0'
+
+
 @dataclass(frozen=True)
 class ConditionalFormat:
     """An engine-owned conditional-format rule over a range of the dealer's sheet.

@@ -31,10 +31,17 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from forecourt.errors import UnreadableWorkbook
-from forecourt.plan import Chart, ConditionalFormat, GeneratedSheet, Plan, SheetEdit, Value
+from forecourt.plan import (
+    CF_MARKER,
+    Chart,
+    ConditionalFormat,
+    GeneratedSheet,
+    Plan,
+    SheetEdit,
+    Value,
+)
 from forecourt.sync.base import column_index, column_letter
 
-MARKER = 'N("forecourt")=0'
 OWNED_TITLE = "forecourt"
 TEMP_PREFIX = ".~forecourt-"
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -58,9 +65,6 @@ _ATTR_R = re.compile(rb'\br="([A-Z]+)?(\d+)?"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
 _CELL_REF = re.compile(rb'<c r="([A-Z]+)')
 _COLUMNS: dict[bytes, int] = {}
-
-
-col_index = column_index
 
 
 def excel_serial(value: dt.datetime | dt.date) -> float:
@@ -250,7 +254,7 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
 def _col(letters: bytes) -> int:
     col = _COLUMNS.get(letters)
     if col is None:
-        col = _COLUMNS[letters] = col_index(letters.decode())
+        col = _COLUMNS[letters] = column_index(letters.decode())
     return col
 
 
@@ -260,7 +264,7 @@ def _with_cell_refs(body: bytes, number: int) -> bytes:
     for m in _CELL.finditer(body):
         r = _ATTR_R.search(m.group(1))
         if r and r.group(1):
-            pos = col_index(r.group(1).decode())
+            pos = column_index(r.group(1).decode())
             cell = m.group(0)
         else:
             cell = m.group(0).replace(b"<c", f'<c r="{column_letter(pos)}{number}"'.encode(), 1)
@@ -373,9 +377,10 @@ def _conditional_formats(rules: list[ConditionalFormat], styles: Styles,
     return "".join(blocks).encode()
 
 
+# Our rules, found by their marker whether the quotes are stored escaped or not.
+_MARKER = re.escape(CF_MARKER.encode()).replace(b'"', b'(?:&quot;|")')
 _OUR_CF = re.compile(rb"<conditionalFormatting\b[^>]*>(?:(?!</conditionalFormatting>).)*?"
-                     rb"N\((?:&quot;|\")forecourt(?:&quot;|\")\)=0.*?</conditionalFormatting>",
-                     re.S)
+                     + _MARKER + rb".*?</conditionalFormatting>", re.S)
 
 
 def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | None = None
@@ -391,7 +396,7 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
     max_col = -1
     max_row = 0
     for w in edit.writes:
-        j = col_index(w.column)
+        j = column_index(w.column)
         writes.setdefault(w.row, {})[j] = w.value
         max_col = max(max_col, j)
         max_row = max(max_row, w.row)
@@ -432,7 +437,7 @@ def _header_style(xml: bytes, header_row: int, first_new: int) -> int | None:
     best = None
     for c in _CELL.finditer(m.group(1)):
         r = _ATTR_R.search(c.group(1))
-        if r and r.group(1) and col_index(r.group(1).decode()) < first_new:
+        if r and r.group(1) and column_index(r.group(1).decode()) < first_new:
             s = _ATTR_S.search(c.group(1))
             best = int(s.group(1)) if s else None
     return best
@@ -445,7 +450,7 @@ def _update_dimension(head: bytes, max_col: int, max_row: int) -> bytes:
     c1, r1 = m.group(1).decode(), int(m.group(2))
     c2 = (m.group(3) or m.group(1)).decode()
     r2 = int(m.group(4) or m.group(2))
-    c2 = column_letter(max(col_index(c2), max_col))
+    c2 = column_letter(max(column_index(c2), max_col))
     r2 = max(r2, max_row)
     return head[:m.start()] + f'<dimension ref="{c1}{r1}:{c2}{r2}"/>'.encode() + head[m.end():]
 
@@ -455,8 +460,8 @@ def _add_widths(head: bytes, widths: dict[str, float]) -> bytes:
                                       re.findall(rb'<col\b[^>]*\bmin="(\d+)"[^>]*\bmax="(\d+)"',
                                                  head)]
     new = []
-    for letter, width in sorted(widths.items(), key=lambda kv: col_index(kv[0])):
-        n = col_index(letter) + 1
+    for letter, width in sorted(widths.items(), key=lambda kv: column_index(kv[0])):
+        n = column_index(letter) + 1
         if any(a <= n <= b for a, b in covered):
             continue
         new.append(f'<col min="{n}" max="{n}" width="{width}" customWidth="1"/>')
@@ -511,9 +516,9 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
                      f'state="frozen"/></sheetView></sheetViews>'.encode())
     parts.append(b'<sheetFormatPr defaultRowHeight="15"/>')
     if sheet.widths:
-        cols = "".join(f'<col min="{col_index(c) + 1}" max="{col_index(c) + 1}" width="{w}" '
+        cols = "".join(f'<col min="{column_index(c) + 1}" max="{column_index(c) + 1}" width="{w}" '
                        f'customWidth="1"/>' for c, w in
-                       sorted(sheet.widths.items(), key=lambda kv: col_index(kv[0])))
+                       sorted(sheet.widths.items(), key=lambda kv: column_index(kv[0])))
         parts.append(f"<cols>{cols}</cols>".encode())
     parts.append(b"<sheetData>" + b"".join(rows) + b"</sheetData>")
     if sheet.links:
@@ -574,7 +579,7 @@ def drawing_xml(charts: list[Chart], rel_ids: list[str]) -> bytes:
     for k, (chart, rid) in enumerate(zip(charts, rel_ids, strict=True), start=1):
         m = re.match(r"([A-Z]+)(\d+)", chart.anchor)
         assert m
-        c0, r0 = col_index(m.group(1)), int(m.group(2)) - 1
+        c0, r0 = column_index(m.group(1)), int(m.group(2)) - 1
         anchors.append(
             f"<xdr:twoCellAnchor><xdr:from><xdr:col>{c0}</xdr:col><xdr:colOff>0</xdr:colOff>"
             f"<xdr:row>{r0}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>"

@@ -256,7 +256,6 @@ def validate_book(book: Book) -> None:
         issues += _schema_issues("team", book.team, book.tabs["team"])
     order = {"leads": 0, "stock": 1, "team": 2, "settings": 3}
     sheet_rank = {info.sheet: order[k] for k, info in book.tabs.items() if info is not None}
-    issues.sort(key=lambda i: (sheet_rank.get(i.sheet, 9), i.row or 0, i.column or "", i.code))
     book.issues = sorted(book.issues + issues,
                          key=lambda i: (sheet_rank.get(i.sheet, 9), i.row or 0,
                                         _col_key(i.column), i.code))
