@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecourt.errors import NoLeadsTab
@@ -76,16 +77,25 @@ def is_generated(tab: Tab) -> bool:
     return isinstance(first, str) and first.lower().startswith("forecourt")
 
 
-def _data_rows(tab: Tab, cm: ColumnMap) -> tuple[list[int], list[list[Any]]]:
-    """Rows below the header that hold anything in a mapped or unknown column."""
-    indices = sorted(set(cm.fields.values()) | set(cm.extra.values()))
-    numbers, rows = [], []
-    for i in range(cm.header_index + 1, len(tab.rows)):
-        row = tab.rows[i]
-        if any(j < len(row) and row[j] not in (None, "") for j in indices):
-            numbers.append(tab.excel_row(i))
-            rows.append(row)
-    return numbers, rows
+def _grid(tab: Tab, cm: ColumnMap) -> tuple[list[int], np.ndarray]:
+    """(Excel row numbers, 2-D object array) of the rows below the header that hold anything in
+    a mapped or unknown column. A 2-D array because slicing columns out of it is several times
+    faster than transposing a list of rows."""
+    body = tab.rows[cm.header_index + 1:]
+    width = max((len(r) for r in body), default=0)
+    if any(len(r) != width for r in body):
+        body = [list(r) + [""] * (width - len(r)) for r in body]
+    if not body or not width:
+        return [], np.empty((0, 0), dtype=object)
+    grid = np.empty((len(body), width), dtype=object)
+    grid[:] = body
+    used = sorted(j for j in set(cm.fields.values()) | set(cm.extra.values()) if j < width)
+    if not used:
+        return [], grid[:0]
+    cells = grid[:, used]
+    keep = ((cells != "") & ~np.equal(cells, None)).any(axis=1)
+    numbers = (np.flatnonzero(keep) + tab.excel_row(cm.header_index + 1)).tolist()
+    return numbers, grid[keep]
 
 
 def _column(rows: list[list[Any]], j: int) -> list[Any]:
@@ -95,29 +105,24 @@ def _column(rows: list[list[Any]], j: int) -> list[Any]:
 def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
                 region: str | None) -> pd.DataFrame:
     """Normalised frame of one tab; columns it does not have are all-missing."""
-    numbers, rows = _data_rows(tab, cm)
-    n = len(rows)
+    numbers, grid = _grid(tab, cm)
+    n = len(numbers)
     data: dict[str, Any] = {"row": pd.Series(numbers, dtype="int64")}
-    width = max((len(r) for r in rows), default=0)
-    if any(len(r) != width for r in rows):
-        rows = [list(r) + [""] * (width - len(r)) for r in rows]
-    columns = list(zip(*rows, strict=True)) if rows else []
+    width = grid.shape[1]
 
     def raw(f: str) -> list[Any]:
         j = cm.fields.get(f)
-        return list(columns[j]) if j is not None and j < len(columns) else [""] * n
+        return grid[:, j].tolist() if j is not None and j < width else [""] * n
 
     def keep_raw(f: str, values: list[Any]) -> None:
         """``raw_<f>``: what was typed where it could not be read (None elsewhere), so that
         validation can quote it; the VIN keeps every value as typed."""
-        if f == "vin":
-            data["raw_vin"] = pd.Series([None if v in (None, "") else v for v in values],
-                                        dtype=object)
-            return
-        missing = data[f].isna().to_numpy()
-        data[f"raw_{f}"] = pd.Series([v if miss and v not in (None, "") else None
-                                      for v, miss in zip(values, missing, strict=True)],
-                                     dtype=object)
+        typed = np.array(values, dtype=object)
+        nonempty = (typed != "") & ~np.equal(typed, None)
+        if f != "vin":
+            nonempty &= data[f].isna().to_numpy()
+        data[f"raw_{f}"] = pd.Series(np.where(nonempty, typed, None) if nonempty.any()
+                                     else np.full(n, None, dtype=object), dtype=object)
 
     for f in FIELDS_BY_TAB[kind]:
         values = raw(f)
@@ -140,8 +145,8 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
             data[f] = emails.where(ok, None)
             keep_raw(f, values)
         elif f == "vin":
-            data[f] = pd.Series([normalise_vin(v) if v not in (None, "") else None
-                                 for v in values], dtype=object)
+            vins = {v: normalise_vin(v) for v in set(values) if v not in (None, "")}
+            data[f] = pd.Series([vins.get(v) for v in values], dtype=object)
             keep_raw(f, values)
         elif f == "status":
             data[f] = norm.to_canonical(values, "status" if kind == "leads" else "stock")
@@ -151,7 +156,7 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
     if kind == "leads":
         data["channel"] = norm.to_canonical(raw("source"), "channel")
     for header, j in cm.extra.items():
-        data[f"extra:{header}"] = pd.Series(columns[j] if j < len(columns) else [""] * n,
+        data[f"extra:{header}"] = pd.Series(grid[:, j] if j < width else [""] * n,
                                             dtype=object)
     return pd.DataFrame(data)
 

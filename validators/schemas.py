@@ -105,12 +105,14 @@ class LeadSchema(VinChecks):
         strict = False
         coerce = False
 
-    @pa.dataframe_check
+    # ignore_na=False: the default makes pandera scan the whole frame for all-empty rows, and
+    # there are none (every row has its Excel row number).
+    @pa.dataframe_check(ignore_na=False)
     def missing_contact__phone(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["phone"].notna() | df["raw_phone"].notna() | df["email"].notna()
                 | df["raw_email"].notna())
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     def unknown_source__source(cls, df: pd.DataFrame) -> Series[bool]:
         return df["channel"].notna() | df["source"].isna()
 

@@ -214,14 +214,21 @@ def _duplicate_people(book: Book) -> list[Issue]:
         prev_row = grouped["row"].shift()
         prev_source = grouped["source"].shift()
         hit = prev_at.notna() & (part["received_at"] - prev_at <= window)
-        for idx in hit[hit].index:
+        sel = hit[hit].index
+        for idx, earlier, source in zip(sel, prev_row[sel].tolist(), prev_source[sel].tolist(),
+                                        strict=True):
             if idx not in found:
-                found[idx] = (int(prev_row[idx]), fld, str(prev_source[idx]))
+                found[idx] = (int(earlier), fld, str(source))
     issues = []
-    for idx, (earlier, fld, source) in sorted(found.items()):
-        value = leads.at[idx, fld]
+    at = sorted(found)
+    pos = leads.index.get_indexer(at)
+    rows = leads["row"].to_numpy()[pos].tolist()
+    values = {f: leads[f].to_numpy()[pos].tolist() for f in ("phone", "email")}
+    for k, idx in enumerate(at):
+        earlier, fld, source = found[idx]
+        value = values[fld][k]
         issues.append(make_issue(
-            "duplicate-person", info.sheet, int(leads.at[idx, "row"]), info.columns.get(fld),
+            "duplicate-person", info.sheet, int(rows[k]), info.columns.get(fld),
             f"same {'phone' if fld == 'phone' else 'e-mail'} {value} as row {earlier} "
             f"({source}) within {book.settings.duplicate_window_days} days: likely the same "
             "buyer again (not merged)", value, fld))
