@@ -25,7 +25,14 @@ from forecourt import memory as mem
 from forecourt.book import Book, load_book
 from forecourt.errors import WorkbookLocked
 from forecourt.issues import Issue, make_issue
-from forecourt.plan import CF_MARKER, CellWrite, ConditionalFormat, Plan, SheetEdit
+from forecourt.plan import (
+    CF_MARKER,
+    CellWrite,
+    ColumnWrites,
+    ConditionalFormat,
+    Plan,
+    SheetEdit,
+)
 from forecourt.sync.base import column_index, column_letter
 from forecourt.validators.vocabulary import (
     CHANNEL_CLASSES,
@@ -205,13 +212,15 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
                                             "New")
     is_open = ~leads["status"].isin(CLOSED)
 
+    lead_ids = leads["lead_id"].tolist()
+    written = memory.written.reindex(pd.Index(lead_ids, dtype=object))
+
     def persons(fld: str) -> pd.Series:
         """True where the cell holds a person's entry (anything the engine did not write)."""
         cells = book.leads
         current = (_minutes(cells[fld]) if fld in cells
                    else pd.Series("", index=leads.index)).to_numpy(dtype=object)
-        get = memory.written.get
-        wrote = np.array([get((lid, fld)) for lid in leads["lead_id"]], dtype=object)
+        wrote = written[fld].to_numpy(dtype=object)
         mine = (current == "") | (current == wrote)
         raw = cells.get(f"raw_{fld}")
         if raw is not None:  # an unreadable entry is still somebody's entry
@@ -226,39 +235,40 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     if team_names:
         assignments = assign_owners(leads, book.stock, book.team, settings, memory.rotation,
                                     needs_owner)
+    if assignments:
+        at = [a.index for a in assignments]
+        leads.loc[at, "owner"] = [a.owner for a in assignments]
+        written.loc[leads.loc[at, "lead_id"].tolist(), "fallback"] = \
+            ["1" if a.fallback else "0" for a in assignments]
     for a in assignments:
-        leads.at[a.index, "owner"] = a.owner
-        seq = (memory.assignments[-1][0] + 1) if memory.assignments else 1
-        memory.assignments.append((seq, str(a.lead_id), int(a.row), a.owner, bool(a.fallback),
-                                   a.reason, "; ".join(f"{p}: {why}" for p, why in a.skipped)))
-        memory.written[(str(a.lead_id), "fallback")] = "1" if a.fallback else "0"
+        memory.assign(str(a.lead_id), int(a.row), a.owner, bool(a.fallback), a.reason,
+                      "; ".join(f"{p}: {why}" for p, why in a.skipped))
     if not team_names and needs_owner.any():
         issues.append(make_issue("no-owner", book.tabs["leads"].sheet, None, None,
                                  "no Team tab with people: open leads cannot be assigned"))
 
     # Status history: status since, furthest stage.
-    stage = evidence_stage(leads)
+    stage = evidence_stage(leads).to_numpy()
     estimate = _status_since_estimates(leads).fillna(now)
-    since_col, furthest_col = [], []
-    for lid, status, cell_since, last, est, stg in zip(
-            leads["lead_id"], leads["status"], _py(leads["status_since"]),
-            _py(leads["last_contact_at"]), _py(estimate), stage.tolist(), strict=True):
-        rec = memory.status.get(lid)
-        if rec is not None and rec.status == status:
-            since = rec.since
-        elif rec is not None:
-            since = as_of
-            if last is not None and rec.since < last <= as_of:
-                since = last
-            memory.new_history.append((lid, status, as_of))
-        else:
-            since = cell_since or est
-        furthest = max(stg, rec.furthest if rec else 0)
-        memory.status[lid] = mem.StatusRecord(status, since, furthest)
-        since_col.append(since)
-        furthest_col.append(furthest)
-    leads["status_since_new"] = pd.Series(since_col, index=leads.index, dtype="datetime64[us]")
-    leads["furthest"] = pd.Series(furthest_col, index=leads.index, dtype="int64")
+    rec = memory.status.reindex(pd.Index(lead_ids, dtype=object))
+    status = leads["status"].to_numpy(dtype=object)
+    has_rec = rec["since"].notna().to_numpy()
+    rec_since = rec["since"].to_numpy(dtype="datetime64[us]")
+    same = has_rec & (rec["status"].fillna("\0").to_numpy(dtype=object)
+                      == leads["status"].fillna("\0").to_numpy(dtype=object))
+    moved = has_rec & ~same
+    last = leads["last_contact_at"].to_numpy(dtype="datetime64[us]")
+    stamp = np.datetime64(as_of, "us")
+    moved_since = np.where((last > rec_since) & (last <= stamp), last, stamp)
+    from_book = leads["status_since"].fillna(estimate).to_numpy(dtype="datetime64[us]")
+    since = np.where(same, rec_since, np.where(moved, moved_since, from_book))
+    furthest = np.maximum(stage, rec["furthest"].fillna(0).to_numpy(dtype="int64"))
+    memory.new_history += [(lead_ids[k], status[k], as_of) for k in np.flatnonzero(moved)]
+    memory.status = mem.merge(memory.status, pd.DataFrame(
+        {"status": status, "since": since, "furthest": furthest},
+        index=pd.Index(lead_ids, dtype=object, name="lead_id")))
+    leads["status_since_new"] = pd.Series(since, index=leads.index, dtype="datetime64[us]")
+    leads["furthest"] = pd.Series(furthest, index=leads.index, dtype="int64")
 
     # Next action and due from the SLA table.
     sla = next_actions(leads, book.stock, settings, lang, as_of)
@@ -278,7 +288,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     age_days = (now - leads["status_since_new"]) / pd.Timedelta(days=1)
     stalled = is_open & limits.notna() & (age_days > limits)
     flagged_rows = leads["row"].isin(error_rows)
-    fallback = pd.Series([memory.wrote(lid, "fallback") == "1" for lid in leads["lead_id"]],
+    fallback = pd.Series(written["fallback"].to_numpy(dtype=object) == "1",
                          index=leads.index) & ~person["owner"]
     for row, owner in leads.loc[fallback, ["row", "owner"]].itertuples(index=False):
         issues.append(make_issue("no-eligible-owner", info.sheet, int(row),
@@ -301,41 +311,35 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         "state": state,
     }
     writes = list(header_writes)
+    column_writes: list[ColumnWrites] = []
     no_person = np.zeros(len(leads), dtype=bool)
     rows = leads["row"].astype(int).to_numpy()
-    lead_ids = leads["lead_id"].tolist()
     for fld in ENGINE_FIELDS:
         new = _minutes(values[fld]).to_numpy(dtype=object)
         current = _minutes(book.leads[fld]).to_numpy(dtype=object) if fld in book.leads \
             else np.full(len(new), None, dtype=object)
         is_person = person[fld].to_numpy(dtype=bool) if fld in person else no_person
         # a new column gets every non-empty value; an existing one only what differs
-        todo = ((new != "") if fld in new_cols else (new != current)) & ~is_person
+        todo = np.flatnonzero(((new != "") if fld in new_cols else (new != current))
+                              & ~is_person)
         column = values[fld]
-        if pd.api.types.is_datetime64_any_dtype(column):  # to the minute, NaT -> None
-            typed = column.to_numpy(dtype="datetime64[m]").astype("datetime64[us]") \
+        if pd.api.types.is_datetime64_any_dtype(column):  # to the minute
+            typed = column.to_numpy(dtype="datetime64[m]")[todo].astype("datetime64[us]") \
                 .astype(object)
         else:
-            typed = column.to_numpy(dtype=object)
-        letter = cols[fld]
-        for k in np.flatnonzero(todo):
-            v = typed[k]
-            if v is not None and not isinstance(v, str | dt.datetime) and v != v:
-                v = None  # NaN / NaT
-            writes.append(CellWrite(int(rows[k]), letter, v))
-        if fld not in mem.WRITTEN_FIELDS:
-            continue
-        keep = ~is_person & (new != "")
-        for k in np.flatnonzero(~keep):
-            memory.written.pop((lead_ids[k], fld), None)
-        memory.written.update({(lead_ids[k], fld): new[k] for k in np.flatnonzero(keep)})
+            typed = column.to_numpy(dtype=object)[todo]
+        typed[pd.isna(typed)] = None
+        column_writes.append(ColumnWrites(cols[fld], rows[todo].tolist(), typed.tolist()))
+        if fld in mem.WRITTEN_FIELDS:
+            written[fld] = np.where(~is_person & (new != ""), new, None)
+    memory.written = mem.merge(memory.written, written)
 
     first_row = info.header_row + 1
     last_row = max(int(leads["row"].max()) if len(leads) else first_row, first_row) + 1000
     last_col = column_letter(next_col - 1)
     edit = SheetEdit(info.sheet, writes,
                      highlight_rules(cols, first_row, last_row, last_col, settings),
-                     {letter: WIDTHS[f] for f, letter in new_cols.items()})
+                     {letter: WIDTHS[f] for f, letter in new_cols.items()}, column_writes)
     plan = Plan(edits=[edit])
 
     stock_info = book.tabs.get("stock")
@@ -366,7 +370,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     log_entries = [(row, lid, owner, fb, reason, [tuple(s.split(": ", 1)) for s in
                                                   skipped.split("; ") if ": " in s])
                    for _seq, lid, row, owner, fb, reason, skipped in
-                   memory.assignments[-LOG_KEEP:]]
+                   (memory.assignments + memory.new_assignments)[-LOG_KEEP:]]
     plan.sheets = [kpi_rules.kpi_sheet(kpis, lang),
                    kpi_rules.issues_sheet(issues, as_of, lang),
                    kpi_rules.log_sheet(log_entries, as_of, lang)]
@@ -383,7 +387,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         "stalled": int(stalled.sum()),
         "assigned": len(assignments),
         "fallback_assigned": sum(a.fallback for a in assignments),
-        "cells_written": len(writes) - len(header_writes),
+        "cells_written": sum(len(c.rows) for c in column_writes),
         "columns_added": list(new_cols.values()),
         "errors": sum(i.severity == "error" for i in issues),
         "warnings": sum(i.severity == "warning" for i in issues),

@@ -14,7 +14,9 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS written (
@@ -44,33 +46,68 @@ def state_path(workbook: Path | str) -> Path:
     return p.with_name(f"{p.stem}.forecourt.sqlite")
 
 
-class StatusRecord(NamedTuple):
-    status: str | None
-    since: dt.datetime
-    furthest: int
+def _no_written() -> pd.DataFrame:
+    return pd.DataFrame({f: pd.Series(dtype=object) for f in WRITTEN_FIELDS},
+                        index=pd.Index([], dtype=object, name="lead_id"))
+
+
+def _no_status() -> pd.DataFrame:
+    return pd.DataFrame({"status": pd.Series(dtype=object),
+                         "since": pd.Series(dtype="datetime64[us]"),
+                         "furthest": pd.Series(dtype="int64")},
+                        index=pd.Index([], dtype=object, name="lead_id"))
 
 
 @dataclass
 class Memory:
-    """What the engine remembers between runs (all in plain dicts; :func:`save` persists)."""
+    """What the engine remembers between runs; :func:`save` persists it.
 
-    written: dict[tuple[str, str], str] = field(default_factory=dict)
-    status: dict[str, StatusRecord] = field(default_factory=dict)
+    Per-lead memory is kept as frames indexed by lead id (one row per lead, as in the file) so
+    that a run looks up and updates 100k leads with whole-column operations.
+    """
+
+    #: the last value the engine wrote into each of a lead's cells (None: nothing, or a person
+    #: has taken the cell over); columns :data:`WRITTEN_FIELDS`
+    written: pd.DataFrame = field(default_factory=_no_written)
+    #: each lead's current status, since when, and the furthest stage it reached
+    status: pd.DataFrame = field(default_factory=_no_status)
     rotation: dict[str, int] = field(default_factory=dict)
+    #: status changes seen by this run: (lead_id, status, seen at)
     new_history: list[tuple[str, str | None, dt.datetime]] = field(default_factory=list)
-    #: every assignment ever made: (seq, lead_id, row, owner, fallback, reason, skipped text)
+    #: the latest assignments (at most ``recent`` when loaded) and those this run made:
+    #: (seq, lead_id, row, owner, fallback, reason, skipped text)
     assignments: list[tuple[int, str, int, str, bool, str, str]] = field(default_factory=list)
+    new_assignments: list[tuple[int, str, int, str, bool, str, str]] = field(
+        default_factory=list)
+    last_seq: int = 0
 
     @property
     def next_seq(self) -> int:
         return max(self.rotation.values(), default=0) + 1
 
-    def wrote(self, lead_id: str, fld: str) -> str | None:
-        return self.written.get((lead_id, fld))
+    def wrote(self, lead_ids: pd.Series | list[str], fld: str) -> np.ndarray:
+        """What the engine last wrote into ``fld`` for each lead (None where nothing)."""
+        values = self.written[fld].reindex(pd.Index(lead_ids, dtype=object))
+        return values.where(values.notna(), None).to_numpy(dtype=object)
+
+    def assign(self, lead_id: str, row: int, owner: str, fallback: bool, reason: str,
+               skipped: str) -> None:
+        self.last_seq += 1
+        self.new_assignments.append((self.last_seq, lead_id, row, owner, fallback, reason,
+                                     skipped))
 
 
-def load(path: Path | str) -> Memory:
-    """The memory in ``path``; an empty one when the file does not exist yet."""
+def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``new``'s rows (the last one of a repeated id wins) and ``old``'s rows for ids not in
+    ``new`` (leads no longer in the workbook keep their memory)."""
+    new = new[~new.index.duplicated(keep="last")]
+    if not len(old):
+        return new
+    return pd.concat([old[~old.index.isin(new.index)], new])
+
+
+def load(path: Path | str, recent: int = 1000) -> Memory:
+    """The memory in ``path`` (the latest ``recent`` assignments); empty when there is none."""
     path = Path(path)
     memory = Memory()
     if not path.exists():
@@ -78,47 +115,59 @@ def load(path: Path | str) -> Memory:
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
         columns = ", ".join(WRITTEN_FIELDS)
-        memory.written = {(row[0], fld): value
-                          for row in db.execute(f"SELECT lead_id, {columns} FROM written")
-                          for fld, value in zip(WRITTEN_FIELDS, row[1:], strict=True)
-                          if value is not None}
-        memory.status = {lead: StatusRecord(status, dt.datetime.fromisoformat(since), furthest)
-                         for lead, status, since, furthest in
-                         db.execute("SELECT lead_id, status, since, furthest FROM status")}
+        rows = db.execute(f"SELECT lead_id, {columns} FROM written").fetchall()
+        if rows:
+            frame = pd.DataFrame(rows, columns=["lead_id", *WRITTEN_FIELDS], dtype=object)
+            memory.written = frame.set_index("lead_id")
+        rows = db.execute("SELECT lead_id, status, since, furthest FROM status").fetchall()
+        if rows:
+            frame = pd.DataFrame(rows, columns=["lead_id", "status", "since", "furthest"])
+            frame["since"] = pd.to_datetime(frame["since"], format="ISO8601") \
+                .astype("datetime64[us]")
+            frame["status"] = frame["status"].astype(object)
+            frame["furthest"] = frame["furthest"].astype("int64")
+            memory.status = frame.set_index("lead_id")
         memory.rotation = dict(db.execute("SELECT person, seq FROM rotation"))
         memory.assignments = [(seq, lead, row, owner, bool(fb), reason, skipped)
-                              for seq, lead, row, owner, fb, reason, skipped in db.execute(
-                                  "SELECT * FROM assignments ORDER BY seq")]
+                              for seq, lead, row, owner, fb, reason, skipped in reversed(
+                                  db.execute("SELECT * FROM assignments ORDER BY seq DESC "
+                                             "LIMIT ?", (recent,)).fetchall())]
+        memory.last_seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM assignments") \
+            .fetchone()[0]
     return memory
+
+
+def _iso(values: pd.Series) -> list[str]:
+    text = np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
+    return np.char.replace(text, "T", " ").tolist()
 
 
 def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
          summary: str = "") -> None:
-    """Write ``memory`` in one transaction (all or nothing)."""
+    """Write ``memory`` in one transaction (all or nothing). Assignments are appended: the
+    file keeps every one ever made."""
+    written = memory.written
+    written = written.where(written.notna(), None)
+    status = memory.status
     db = sqlite3.connect(path)
     try:
         with db:
             db.executescript(SCHEMA)
             db.execute("DELETE FROM written")
-            slot = {fld: k for k, fld in enumerate(WRITTEN_FIELDS, start=1)}
-            per_lead: dict[str, list[str | None]] = {}
-            for (lead, fld), value in memory.written.items():
-                k = slot.get(fld)
-                if k is not None:
-                    per_lead.setdefault(lead, [lead] + [None] * len(WRITTEN_FIELDS))[k] = value
             db.executemany(f"INSERT INTO written VALUES ({', '.join('?' * 7)})",
-                           per_lead.values())
+                           written[list(WRITTEN_FIELDS)].itertuples(name=None))
             db.execute("DELETE FROM status")
             db.executemany("INSERT INTO status VALUES (?, ?, ?, ?)",
-                           [(lead, r.status, r.since.isoformat(sep=" "), r.furthest)
-                            for lead, r in memory.status.items()])
+                           zip(status.index.tolist(),
+                               status["status"].where(status["status"].notna(), None).tolist(),
+                               _iso(status["since"]), status["furthest"].tolist(), strict=True))
             db.executemany("INSERT INTO status_history VALUES (?, ?, ?)",
                            [(lead, s, at.isoformat(sep=" ")) for lead, s, at in
                             memory.new_history])
-            db.execute("DELETE FROM assignments")
-            db.executemany("INSERT INTO assignments VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.executemany("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(seq, lead, row, owner, int(fb), reason, skipped)
-                            for seq, lead, row, owner, fb, reason, skipped in memory.assignments])
+                            for seq, lead, row, owner, fb, reason, skipped in
+                            memory.new_assignments])
             db.execute("DELETE FROM rotation")
             db.executemany("INSERT INTO rotation VALUES (?, ?)", list(memory.rotation.items()))
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
@@ -127,3 +176,5 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
     finally:
         db.close()
     memory.new_history.clear()
+    memory.assignments += memory.new_assignments
+    memory.new_assignments = []

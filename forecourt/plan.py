@@ -8,6 +8,7 @@ letter. Text is always written as text, never as a formula, on every backend.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -22,6 +23,15 @@ class CellWrite(NamedTuple):
     row: int
     column: str
     value: Value
+
+
+class ColumnWrites(NamedTuple):
+    """Many cells of one column: ``rows[k]`` gets ``values[k]``, as one :class:`CellWrite`
+    each would. The engine plans its own columns this way (100k leads, ~300k cells)."""
+
+    column: str
+    rows: list[int]
+    values: list[Value]
 
 
 #: A term every engine-owned conditional-format formula contains (it is always true), so a
@@ -52,6 +62,19 @@ class SheetEdit:
     writes: list[CellWrite] = field(default_factory=list)
     conditional_formats: list[ConditionalFormat] = field(default_factory=list)
     widths: dict[str, float] = field(default_factory=dict)
+    columns: list[ColumnWrites] = field(default_factory=list)
+
+    def cells(self) -> Iterator[CellWrite]:
+        """Every write as single cells: ``writes``, then ``columns`` (a later write to the same
+        cell wins)."""
+        yield from self.writes
+        for c in self.columns:
+            for row, value in zip(c.rows, c.values, strict=True):
+                yield CellWrite(row, c.column, value)
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.writes) + sum(len(c.rows) for c in self.columns)
 
 
 @dataclass(frozen=True)
@@ -100,4 +123,4 @@ class Plan:
 
     @property
     def cell_count(self) -> int:
-        return sum(len(e.writes) for e in self.edits)
+        return sum(e.cell_count for e in self.edits)

@@ -400,6 +400,18 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
         writes.setdefault(w.row, {})[j] = w.value
         max_col = max(max_col, j)
         max_row = max(max_row, w.row)
+    for c in edit.columns:
+        if not c.rows:
+            continue
+        j = column_index(c.column)
+        for row, value in zip(c.rows, c.values, strict=True):
+            cells = writes.get(row)
+            if cells is None:
+                writes[row] = {j: value}
+            else:
+                cells[j] = value
+        max_col = max(max_col, j)
+        max_row = max(max_row, max(c.rows))
     header_style = None
     if header_row is not None and header_row in writes:
         header_style = _header_style(xml, header_row, min(writes[header_row]))
@@ -868,10 +880,10 @@ def apply_plan_to_package(pkg: Package, plan: Plan, header_rows: dict[str, int] 
         part = sheets.get(edit.sheet)
         if part is None:
             raise ValueError(f"sheet {edit.sheet!r} not found in the workbook")
-        say(f"writing {len(edit.writes)} cells to {edit.sheet}")
+        say(f"writing {edit.cell_count} cells to {edit.sheet}")
         pieces, changed = edit_sheet(pkg.get(part), edit, styles,
                                      (header_rows or {}).get(edit.sheet))
-        edit.writes = []  # applied: free them before the next sheet
+        edit.writes, edit.columns = [], []  # applied: free them before the next sheet
         pkg.set_pieces(part, pieces, changed)
     for sheet in plan.sheets:
         say(f"writing sheet {sheet.name}")
