@@ -138,6 +138,8 @@ def load(path: Path | str, recent: int = 1000) -> Memory:
 
 
 def _iso(values: pd.Series) -> list[str]:
+    if not len(values):
+        return []  # np.char.replace fails on an empty array
     text = np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
     return np.char.replace(text, "T", " ").tolist()
 

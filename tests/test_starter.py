@@ -260,3 +260,15 @@ def test_opens_with_calamine(written, language):
     assert leads[0] == [first(w, language) for w in LEAD_FIELDS.values()]
     settings = book.get_sheet_by_name(first(TAB_NAMES["settings"], language)).to_python()
     assert settings[0][0] == "Setting"
+
+
+def test_a_new_workbook_without_leads_runs_twice(tmp_path):
+    """A dealer's first step: `forecourt new`, then `forecourt run` before any lead exists."""
+    from forecourt.engine import run
+
+    book = write_starter(tmp_path / "new.xlsx", "en")
+    first = run(book, as_of=dt.datetime(2026, 11, 23, 10))
+    assert first.outcome.summary["leads"] == 0 and first.state.exists()
+    second = run(book, as_of=dt.datetime(2026, 11, 23, 10))
+    assert not second.written, "nothing changed, so nothing is written"
+    assert "KPI" in openpyxl.load_workbook(book).sheetnames

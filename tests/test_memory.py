@@ -1,0 +1,69 @@
+"""The engine's memory file: what goes in comes back out, and history is only ever added to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecourt import memory as mem
+
+AS_OF = dt.datetime(2026, 11, 23, 10)
+
+lead_ids = st.text(alphabet="ABCDEFGHJK0123456789-", min_size=1, max_size=9)
+cell = st.one_of(st.none(), st.text(max_size=12))
+minutes = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)) \
+    .map(lambda d: d.replace(second=0, microsecond=0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(lead_ids, st.tuples(*[cell] * len(mem.WRITTEN_FIELDS)), max_size=30),
+       st.dictionaries(lead_ids, st.tuples(st.one_of(st.none(), st.sampled_from(
+           ["New", "Contacted", "Won"])), minutes, st.integers(0, 8)), max_size=30))
+def test_what_is_saved_loads_back(tmp_path_factory, written, status):
+    path = tmp_path_factory.mktemp("m") / "book.forecourt.sqlite"
+    memory = mem.Memory()
+    memory.written = pd.DataFrame(list(written.values()), columns=list(mem.WRITTEN_FIELDS),
+                                  index=pd.Index(list(written), dtype=object), dtype=object)
+    memory.status = pd.DataFrame(
+        {"status": pd.Series([s for s, _, _ in status.values()], dtype=object),
+         "since": pd.Series([d for _, d, _ in status.values()], dtype="datetime64[us]"),
+         "furthest": pd.Series([f for _, _, f in status.values()], dtype="int64")})
+    memory.status.index = pd.Index(list(status), dtype=object)
+    mem.save(path, memory, as_of=AS_OF, workbook="book.xlsx")
+
+    back = mem.load(path)
+    for lead, values in written.items():
+        assert tuple(back.wrote([lead], f)[0] for f in mem.WRITTEN_FIELDS) == values
+    got = {lead: (None if pd.isna(r.status) else r.status, r.since.to_pydatetime(), r.furthest)
+           for lead, r in back.status.iterrows()}
+    assert got == status
+
+
+def test_merge_keeps_leads_no_longer_in_the_workbook():
+    old = pd.DataFrame({"owner": ["Anna", "Ben"]}, index=pd.Index(["L-1", "L-2"], dtype=object))
+    new = pd.DataFrame({"owner": ["Cleo", "Dan", "Eve"]},
+                       index=pd.Index(["L-2", "L-3", "L-3"], dtype=object))
+    merged = mem.merge(old, new)
+    assert merged["owner"].to_dict() == {"L-1": "Anna", "L-2": "Cleo", "L-3": "Eve"}
+
+
+def test_assignments_are_appended_across_runs(tmp_path):
+    path = tmp_path / "book.forecourt.sqlite"
+    first = mem.Memory()
+    first.assign("L-1", 2, "Anna", False, "the only eligible person (Anna)", "")
+    first.assign("L-2", 3, "Ben", True, "nobody was eligible", "Anna: inactive")
+    mem.save(path, first, as_of=AS_OF, workbook="book.xlsx")
+
+    second = mem.load(path)
+    assert [a[:4] for a in second.assignments] == [(1, "L-1", 2, "Anna"), (2, "L-2", 3, "Ben")]
+    second.assign("L-3", 4, "Anna", False, "next in rotation", "Ben: not chosen")
+    mem.save(path, second, as_of=AS_OF, workbook="book.xlsx")
+
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT seq, lead_id, owner FROM assignments ORDER BY seq").fetchall()
+    assert rows == [(1, "L-1", "Anna"), (2, "L-2", "Ben"), (3, "L-3", "Anna")]
+    assert [a[1] for a in mem.load(path, recent=2).assignments] == ["L-2", "L-3"]
