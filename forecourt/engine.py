@@ -101,7 +101,8 @@ def _minutes(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         text = np.datetime_as_string(series.to_numpy(dtype="datetime64[m]"), unit="m")
         return pd.Series(np.where(text == "NaT", "", text), index=series.index, dtype=object)
-    return series.map(_minute)
+    return pd.Series([v.strip() if v.__class__ is str else _minute(v) for v in series],
+                     index=series.index, dtype=object)
 
 
 def assign_ids(leads: pd.DataFrame) -> pd.Series:
@@ -109,13 +110,16 @@ def assign_ids(leads: pd.DataFrame) -> pd.Series:
     ids = leads["lead_id"].copy()
     taken = set(ids.dropna())
     missing = leads.loc[ids.isna(), ["received_at", "phone", "email", "name", "source"]]
-    for idx, *parts in missing.itertuples(name=None):
+    made = []
+    for parts in missing.itertuples(index=False, name=None):
         new = stable_id(*parts)
         candidate, k = new, 2
         while candidate in taken:
             candidate, k = f"{new}-{k}", k + 1
-        ids[idx] = candidate
+        made.append(candidate)
         taken.add(candidate)
+    if made:
+        ids[missing.index] = made
     return ids
 
 
@@ -215,11 +219,19 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     lead_ids = leads["lead_id"].tolist()
     written = memory.written.reindex(pd.Index(lead_ids, dtype=object))
 
+    cell_texts: dict[str, np.ndarray] = {}
+
+    def cell_text(fld: str) -> np.ndarray:
+        """What the workbook's cell holds now, as the memory compares it ("" when empty)."""
+        if fld not in cell_texts:
+            cell_texts[fld] = _minutes(book.leads[fld]).to_numpy(dtype=object) \
+                if fld in book.leads else np.full(len(leads), "", dtype=object)
+        return cell_texts[fld]
+
     def persons(fld: str) -> pd.Series:
         """True where the cell holds a person's entry (anything the engine did not write)."""
         cells = book.leads
-        current = (_minutes(cells[fld]) if fld in cells
-                   else pd.Series("", index=leads.index)).to_numpy(dtype=object)
+        current = cell_text(fld)
         wrote = written[fld].to_numpy(dtype=object)
         mine = (current == "") | (current == wrote)
         raw = cells.get(f"raw_{fld}")
@@ -299,8 +311,12 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     masks = [(STATE_WORDS[w][lang], m.to_numpy(dtype=bool)) for w, m in
              (("overdue", overdue), ("due soon", due_soon), ("stalled", stalled),
               ("check data", flagged_rows))]
-    state = pd.Series([", ".join(word for word, m in masks if m[k]) or None
-                       for k in range(len(leads))], index=leads.index, dtype=object)
+    code = np.zeros(len(leads), dtype=np.int64)
+    for bit, (_word, m) in enumerate(masks):
+        code |= m.astype(np.int64) << bit
+    labels = {c: ", ".join(w for b, (w, _m) in enumerate(masks) if c >> b & 1) or None
+              for c in np.unique(code).tolist()}
+    state = pd.Series([labels[c] for c in code.tolist()], index=leads.index, dtype=object)
 
     values = {
         "lead_id": leads["lead_id"],
@@ -316,8 +332,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     rows = leads["row"].astype(int).to_numpy()
     for fld in ENGINE_FIELDS:
         new = _minutes(values[fld]).to_numpy(dtype=object)
-        current = _minutes(book.leads[fld]).to_numpy(dtype=object) if fld in book.leads \
-            else np.full(len(new), None, dtype=object)
+        current = cell_text(fld)
         is_person = person[fld].to_numpy(dtype=bool) if fld in person else no_person
         # a new column gets every non-empty value; an existing one only what differs
         todo = np.flatnonzero(((new != "") if fld in new_cols else (new != current))
@@ -399,19 +414,17 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
 def _first_response_deadline(leads: pd.DataFrame, settings: Any, hours: Any) -> pd.Series:
     """When each lead's first-response SLA expires (for the KPI "SLA met")."""
-    rules = {c: settings.rule(f"New lead, {c}") for c in CHANNEL_CLASSES}
-    seen: dict[tuple[dt.datetime, str], dt.datetime] = {}
-    out: list[dt.datetime | None] = []
-    for start, channel in zip(_py(leads["received_at"]), leads["channel"], strict=True):
-        if start is None:
-            out.append(None)
+    received = leads["received_at"].to_numpy(dtype="datetime64[us]")
+    channel = leads["channel"].where(leads["channel"].isin(CHANNEL_CLASSES), "other") \
+        .fillna("other").to_numpy(dtype=object)
+    out = np.full(len(leads), np.datetime64("NaT"), dtype="datetime64[us]")
+    for c in CHANNEL_CLASSES:
+        rule = settings.rule(f"New lead, {c}")
+        mask = channel == c
+        if not mask.any():
             continue
-        key = (start, channel or "other")
-        if key not in seen:
-            rule = rules.get(channel or "other", rules["other"])
-            seen[key] = hours.add(start, rule.minutes) if rule.clock == "business" \
-                else start + dt.timedelta(minutes=rule.minutes)
-        out.append(seen[key])
+        out[mask] = hours.add_many(received[mask], rule.minutes) if rule.clock == "business" \
+            else received[mask] + np.timedelta64(rule.minutes, "m")
     return pd.Series(out, index=leads.index, dtype="datetime64[us]")
 
 

@@ -198,3 +198,63 @@ class OpeningHours:
             minutes[huge] = [int(t) / _US_PER_MINUTE for t in total[huge]]
         out[known] = np.where(back, -minutes, minutes)
         return out
+
+    def add_many(self, start: np.ndarray, minutes: float) -> np.ndarray:
+        """:meth:`add` (``minutes`` >= 0) or :meth:`subtract` (< 0) of every moment of a
+        datetime64 array at once, NaT staying NaT: the same moments as the single calls.
+
+        Opening minutes are laid end to end: each window's start is given its count of
+        opening microseconds before it, so a due time is a position on that line plus the
+        duration, found back with a binary search.
+        """
+        s = np.asarray(start).astype("datetime64[us]")
+        out = np.full(s.shape, np.datetime64("NaT"), dtype="datetime64[us]")
+        known = ~np.isnat(s)
+        if not known.any():
+            return out
+        if any(h is not None and h[1] <= h[0] for h in self.week.values()):
+            step = self.add
+            out[known] = [step(x, minutes) for x in s[known].tolist()]
+            return out
+        back = minutes < 0
+        length = dt.timedelta(minutes=abs(minutes)) // _US
+        us = s[known].astype(np.int64)
+        first, last = int(us.min()) // _US_PER_DAY - 1, int(us.max()) // _US_PER_DAY + 1
+        for _ in range(20):  # each round widens the days by more than their span
+            opens, closes = self._windows_between(first, last)
+            before = np.concatenate(([0], np.cumsum(closes - opens)))
+            if back:  # from the last window opening before the moment
+                k = np.searchsorted(opens, us, side="left") - 1
+                if len(opens) and (k >= 0).all():
+                    target = before[k] + np.minimum(us, closes[k]) - opens[k] - length
+                    if (target >= 0).all():
+                        j = np.minimum(np.searchsorted(before[:-1], target, side="right") - 1, k)
+                        break
+                first -= 2 * (last - first) + 14
+            else:  # from the first window closing after the moment
+                k = np.searchsorted(closes, us, side="right")
+                if (k < len(opens)).all():
+                    target = before[k] + np.maximum(us, opens[k]) - opens[k] + length
+                    if (target <= before[-1]).all():
+                        j = np.maximum(np.searchsorted(before[1:], target, side="left"), k)
+                        break
+                last += 2 * (last - first) + 14
+            if last - first > 2 * _MAX_DAYS + (int(us.max() - us.min()) // _US_PER_DAY):
+                raise ValueError("no opening hours within ten years")
+        else:
+            raise ValueError("no opening hours within ten years")
+        out[known] = (opens[j] + target - before[j]).astype("datetime64[us]")
+        return out
+
+    def _windows_between(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        """(opening, closing) microseconds since 1970 of the open days from day number
+        ``first`` to ``last`` (days since 1970), in order."""
+        opens, closes = [], []
+        day = _EPOCH.date() + dt.timedelta(days=first)
+        for _ in range(first, last + 1):
+            w = self.window(day)
+            if w is not None:
+                opens.append((w[0] - _EPOCH) // _US)
+                closes.append((w[1] - _EPOCH) // _US)
+            day += _DAY
+        return np.array(opens, dtype=np.int64), np.array(closes, dtype=np.int64)

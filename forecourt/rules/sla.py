@@ -180,32 +180,17 @@ def similar_cars(
 
 
 class _Clock:
-    """Rule durations on anchors; business-time results cached by (anchor, minutes, before)."""
+    """Rule durations on anchors (datetime64[us] arrays, NaT allowed)."""
 
     def __init__(self, hours: OpeningHours) -> None:
         self.hours = hours
-        self.cache: dict[tuple[dt.datetime, int, bool], dt.datetime] = {}
 
     def shift(self, anchor: np.ndarray, rule: SlaRule) -> np.ndarray:
-        """``anchor`` (datetime64[us], NaT allowed) moved by the rule's duration."""
+        """``anchor`` moved by the rule's duration, before or after it."""
         if rule.clock == "calendar":
             delta = np.timedelta64(rule.minutes, "m")
             return (anchor - delta) if rule.before else (anchor + delta)
-        step: Callable[[dt.datetime, float], dt.datetime]
-        step = self.hours.subtract if rule.before else self.hours.add
-        cache = self.cache
-        out: list[dt.datetime | None] = []
-        # datetime64[us] -> datetime.datetime objects (NaT -> None), cheaper than Timestamps.
-        for start in anchor.astype("datetime64[us]").tolist():
-            if start is None:
-                out.append(None)
-                continue
-            key = (start, rule.minutes, rule.before)
-            found = cache.get(key)
-            if found is None:
-                found = cache[key] = step(start, rule.minutes)
-            out.append(found)
-        return pd.DatetimeIndex(out, dtype="datetime64[us]").to_numpy()
+        return self.hours.add_many(anchor, -rule.minutes if rule.before else rule.minutes)
 
 
 def _times(frame: pd.DataFrame, name: str) -> np.ndarray:
