@@ -27,6 +27,7 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -187,16 +188,24 @@ class Styles:
 
 def cell_xml(ref: str, value: Value, style: int | None, date_style: int) -> bytes:
     """One <c> element. Text is an inline string: never a formula, whatever it starts with."""
+    tail = _cell_tail(value.__class__, value, style, date_style)
+    return b'<c r="' + ref.encode() + tail if tail else b""
+
+
+@lru_cache(maxsize=65536)
+def _cell_tail(kind: type, value: Value, style: int | None, date_style: int) -> bytes:
+    """:func:`cell_xml` after ``<c r="REF``: cached, since a column of owners, actions, states
+    or due times repeats the same few values (``kind`` keeps True apart from 1)."""
     if isinstance(value, dt.datetime | dt.date):
-        return f'<c r="{ref}" s="{date_style}"><v>{excel_serial(value)!r}</v></c>'.encode()
+        return f'" s="{date_style}"><v>{excel_serial(value)!r}</v></c>'.encode()
     s = f' s="{style}"' if style else ""
     if value is None or value == "":
-        return f'<c r="{ref}"{s}/>'.encode() if style else b""
+        return f'"{s}/>'.encode() if style else b""
     if isinstance(value, bool):
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'.encode()
+        return f'"{s} t="b"><v>{int(value)}</v></c>'.encode()
     if isinstance(value, int | float):
-        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'.encode()
-    return (f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(str(value))}'
+        return f'"{s}><v>{value!r}</v></c>'.encode()
+    return (f'"{s} t="inlineStr"><is><t xml:space="preserve">{_text(str(value))}'
             f"</t></is></c>").encode()
 
 
@@ -218,37 +227,46 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
         last_col = _col(m.group(1)) if m else -1
     out: list[bytes] = []
     done = 0  # bytes of body already copied
-    suffix = f'{number}"'.encode()
+    end = len(body)
+    number_bytes = str(number).encode()
     for j in sorted(writes):
         value = writes[j]
-        letter = column_letter(j)
-        cell_start = body.find(b'<c r="' + letter.encode() + suffix, done)
+        ref = b'<c r="' + _letter_bytes(j) + number_bytes
         style: int | None = None
+        cell_start = body.find(ref + b'"', done) if j <= last_col else -1
         if cell_start != -1:
             tag_end = body.index(b">", cell_start)
             cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
                 else body.index(b"</c>", tag_end) + 4
             sm = _ATTR_S.search(body, cell_start, tag_end)
             style = int(sm.group(1)) if sm else None
-        else:
-            cell_start = len(body)
+        else:  # a new cell: before the first cell to its right, else at the end
+            cell_start = end
             for k in range(j + 1, last_col + 1):
-                at = body.find(b'<c r="' + column_letter(k).encode() + suffix, done)
+                at = body.find(b'<c r="' + _letter_bytes(k) + number_bytes + b'"', done)
                 if at != -1:
                     cell_start = at
                     break
             cell_end = cell_start
             style = header_style
         use_date = date_style
-        if isinstance(value, dt.datetime | dt.date) and style and styles.is_date_style(style):
+        if style and isinstance(value, dt.datetime | dt.date) and styles.is_date_style(style):
             use_date = style
-        out.append(body[done:cell_start])
-        out.append(cell_xml(f"{letter}{number}", value, style, use_date))
+        if cell_start > done:
+            out.append(body[done:cell_start])
+        tail = _cell_tail(value.__class__, value, style, use_date)
+        if tail:
+            out.append(ref + tail)
         done = cell_end
     out.append(body[done:])
     if b"spans=" in attrs:  # optional hint that our new cells would contradict
         attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
     return b"<row" + attrs + b">" + b"".join(out) + b"</row>"
+
+
+@cache
+def _letter_bytes(j: int) -> bytes:
+    return column_letter(j).encode()
 
 
 def _col(letters: bytes) -> int:
