@@ -1,6 +1,14 @@
-"""forecourt: dealer-CRM discipline inside the spreadsheets a small used-car dealer already uses."""
+"""forecourt: dealer-CRM discipline inside the spreadsheets a small used-car dealer already uses.
 
-from forecourt.book import Book, TabInfo, load_book, read_book
+The workbook model (pandas, pandera) loads on first use of :func:`read_book` and friends, so
+that ``forecourt`` commands can start reading a workbook while those libraries import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from forecourt.errors import (
     ExitCode,
     ForecourtError,
@@ -10,9 +18,15 @@ from forecourt.errors import (
     WorkbookMissing,
 )
 from forecourt.issues import CODES, Issue
-from forecourt.settings import Settings
+
+if TYPE_CHECKING:
+    from forecourt.book import Book, TabInfo, load_book, read_book
+    from forecourt.settings import Settings
 
 __version__ = "0.1.0"
+
+_LAZY = {"Book": "forecourt.book", "TabInfo": "forecourt.book", "load_book": "forecourt.book",
+         "read_book": "forecourt.book", "Settings": "forecourt.settings"}
 
 __all__ = [
     "CODES",
@@ -29,3 +43,15 @@ __all__ = [
     "load_book",
     "read_book",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'forecourt' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,5 +1,3 @@
-import sys
+from forecourt.cli import entry
 
-from forecourt.cli import main
-
-sys.exit(main())
+entry()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from forecourt.errors import ExitCode, ForecourtError
 from forecourt.issues import CODES
@@ -71,16 +72,20 @@ def print_issues(issues: Sequence[Any], limit: int | None, out: Any = sys.stdout
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from forecourt.book import read_book
+    from forecourt.sync.xlsx import PendingTabs
+
+    pending = PendingTabs(args.book)  # read while pandas and pandera import
+    from forecourt.book import load_book
 
     progress = _Progress() if sys.stderr.isatty() and not args.json else None
     try:
-        book = read_book(args.book, as_of=args.as_of, progress=progress)
+        book = load_book(pending.result(), as_of=args.as_of, progress=progress)
     finally:
         if progress:
             progress.finish()
     if args.json:
-        json.dump(_check_report(book), sys.stdout, ensure_ascii=False, indent=1, default=str)
+        sys.stdout.write(json.dumps(_check_report(book), ensure_ascii=False, indent=1,
+                                    default=str))
         print()
         return ExitCode.OK
     tabs = ", ".join(
@@ -132,12 +137,16 @@ class _Progress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from forecourt.sync.xlsx import PendingTabs
+
+    pending = PendingTabs(args.book)  # read while pandas and pandera import
     from forecourt.engine import run
 
     progress = _Progress() if sys.stderr.isatty() and not args.json else None
     try:
         result = run(
             args.book,
+            tabs=pending,
             as_of=args.as_of,
             out=args.out,
             dry_run=args.dry_run,
@@ -153,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary["backup"] = str(result.backup) if result.backup else None
     summary["state"] = str(result.state) if result.state else None
     if args.json:
-        json.dump(summary, sys.stdout, ensure_ascii=False, indent=1, default=str)
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
         print()
         return ExitCode.OK
     overall = summary["kpi"]["overall"]
@@ -331,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("forecourt: interrupted; nothing was written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped early (`forecourt codes | head`): fine
+        return ExitCode.OK
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if args.debug:
             raise
@@ -342,5 +353,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERNAL
 
 
+def entry() -> NoReturn:
+    """The ``forecourt`` command and ``python -m forecourt``: :func:`main`, then exit at once.
+
+    A big run leaves hundreds of MB of objects, and freeing them one by one at interpreter
+    exit takes longer than reading a small workbook. Nothing is left to clean up by then (the
+    workbook is renamed into place, the memory committed, every file closed), so the process
+    flushes its output and ends with ``os._exit``.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (`forecourt codes | head`): nobody reads
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,10 @@ from forecourt.validators.vocabulary import (
     STATUSES,
     STOCK_FIELDS,
 )
+
+if TYPE_CHECKING:
+    from forecourt.sync.base import Tabs
+    from forecourt.sync.xlsx import PendingTabs
 
 ENGINE_FIELDS = ("lead_id", "owner", "next_action", "due", "status_since", "state")
 RECOMPUTED = ("next_action", "due")  # refreshed while nobody has changed them
@@ -463,9 +467,14 @@ class RunResult:
 
 def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str | None = None,
         dry_run: bool = False, state: Path | str | None = None,
-        progress: Callable[[str], None] | None = None) -> RunResult:
-    """Run the engine on a workbook and write the result back (see the module docstring)."""
-    from forecourt.sync.xlsx import check_package, read_tabs
+        progress: Callable[[str], None] | None = None,
+        tabs: Tabs | PendingTabs | None = None) -> RunResult:
+    """Run the engine on a workbook and write the result back (see the module docstring).
+
+    ``tabs`` are ``path``'s values when the caller has read them already (or is reading them:
+    :class:`~forecourt.sync.xlsx.PendingTabs`).
+    """
+    from forecourt.sync.xlsx import PendingTabs, check_package, read_tabs
     from forecourt.sync.xlsx_write import (
         Package,
         apply_plan_to_package,
@@ -476,12 +485,17 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     say = progress or (lambda _m: None)
     path = Path(path)
     dest = Path(out) if out else path
-    check_package(path)
+    if isinstance(tabs, PendingTabs):
+        import forecourt.validators.validate  # noqa: F401  (pandera imports during the read)
+
+        tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
+    elif tabs is None:
+        check_package(path)
     if not dry_run:
         check_not_open(dest if dest.exists() else path)
     as_of = as_of or dt.datetime.now().replace(second=0, microsecond=0)
     say("reading")
-    book = load_book(read_tabs(path), as_of=as_of, progress=say)
+    book = load_book(tabs if tabs is not None else read_tabs(path), as_of=as_of, progress=say)
     state_file = Path(state) if state else mem.state_path(dest)
     memory = mem.load(state_file)
     say("deciding owners, next actions and due times")

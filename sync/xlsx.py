@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import zipfile
 from pathlib import Path
 
@@ -105,3 +106,32 @@ def read_tabs(path: Path | str) -> Tabs:
     except Exception as exc:  # calamine raises several unrelated types for a broken package
         raise _unreadable(path, f"could not be read as a workbook ({exc}).") from None
     return Tabs(str(path), tabs, kind="xlsm" if path.suffix.lower() == ".xlsm" else "xlsx")
+
+
+class PendingTabs:
+    """:func:`read_tabs` of ``path`` running in a background thread.
+
+    python-calamine releases the GIL while it parses, so a command can import pandas and
+    pandera (most of a small run) while the workbook is read. :meth:`result` waits and returns
+    the tabs, or raises what reading raised (missing, unreadable, ...).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._tabs: Tabs | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="forecourt-read", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._tabs = read_tabs(self.path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> Tabs:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._tabs is not None
+        return self._tabs

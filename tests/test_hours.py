@@ -86,6 +86,11 @@ def test_many_moments_at_once_are_the_single_results(week, closed, starts, minut
     """The vectorised arithmetic the engine uses for 100k leads gives the very same due times
     as the one-at-a-time definition, on any week, holidays, moments and durations."""
     hours = OpeningHours.of(dict(enumerate(week)), closed)
-    many = hours.add_many(np.array(starts, dtype="datetime64[us]"), minutes)
-    expected = [None if s is None else hours.add(s, minutes) for s in starts]
-    assert many.astype(object).tolist() == expected
+    moments = np.array(starts, dtype="datetime64[us]")
+    try:
+        expected = [None if s is None else hours.add(s, minutes) for s in starts]
+    except ValueError:  # no opening hours within ten years (a week open for a minute)
+        with pytest.raises(ValueError):
+            hours.add_many(moments, minutes)
+        return
+    assert hours.add_many(moments, minutes).astype(object).tolist() == expected

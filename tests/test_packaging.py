@@ -25,3 +25,14 @@ def test_command_and_module_both_run(tmp_path):
                             text=True)
     assert result.returncode == 0
     assert "exit codes" in result.stdout
+
+
+def test_the_command_starts_without_pandas(tmp_path):
+    """`forecourt run` reads the workbook in a background thread while pandas and pandera
+    import; that only helps while importing the command does not import them first."""
+    result = _run("import sys, forecourt, forecourt.cli, forecourt.sync.xlsx\n"
+                  "heavy = sorted({'pandas', 'pandera', 'numpy'} & set(sys.modules))\n"
+                  "assert not heavy, heavy\n"
+                  "assert forecourt.read_book.__module__ == 'forecourt.book'", tmp_path)
+    assert result.returncode == 0, result.stderr
+
