@@ -496,6 +496,7 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     as_of = as_of or dt.datetime.now().replace(second=0, microsecond=0)
     say("reading")
     book = load_book(tabs if tabs is not None else read_tabs(path), as_of=as_of, progress=say)
+    del tabs  # the cells' values: the frames have what they hold
     state_file = Path(state) if state else mem.state_path(dest)
     memory = mem.load(state_file)
     say("deciding owners, next actions and due times")

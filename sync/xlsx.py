@@ -130,8 +130,12 @@ class PendingTabs:
             self._error = exc
 
     def result(self) -> Tabs:
+        """The tabs, handed over once: this object lets go of them (a big workbook's values
+        are most of a run's memory, and the caller frees them as soon as it has its frames)."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._tabs is not None
-        return self._tabs
+        tabs, self._tabs = self._tabs, None
+        if tabs is None:
+            raise RuntimeError("PendingTabs.result() was already taken")
+        return tabs
