@@ -22,14 +22,16 @@ import datetime as dt
 import itertools
 import os
 import posixpath
+import queue
 import re
 import shutil
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import IO
 
 from forecourt.errors import UnreadableWorkbook
 from forecourt.plan import (
@@ -75,11 +77,14 @@ def excel_serial(value: dt.datetime | dt.date) -> float:
 
 
 def _text(value: str) -> str:
-    return escape(_BAD_XML.sub("", value))
+    """Element text: without the characters XML 1.0 forbids, markup escaped. (Not
+    xml.sax.saxutils.escape, whose module imports urllib and http.client.)"""
+    return (_BAD_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;"))
 
 
 def _attr(value: str) -> str:
-    return escape(_BAD_XML.sub("", value), {'"': "&quot;"})
+    return _text(value).replace('"', "&quot;")
 
 
 # --- styles -------------------------------------------------------------------------------
@@ -771,16 +776,54 @@ class Package:
                         else "_compresslevel", level)
                 with zout.open(info, "w", force_zip64=size > (1 << 30)) as out:
                     if pieces is not None:
-                        buffer = bytearray()
-                        for piece in pieces:  # many small rows: hand zlib 1 MiB at a time
-                            buffer += piece
-                            if len(buffer) >= (1 << 20):
-                                out.write(buffer)
-                                buffer.clear()
-                        out.write(buffer)
+                        _write_pieces(pieces, out, in_background=size > (4 << 20))
                     else:
                         with zin.open(name) as src:
                             shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _write_pieces(pieces: Iterable[bytes | memoryview], out: IO[bytes], *,
+                  in_background: bool) -> None:
+    """Write many small pieces (rows) to a zip member 1 MiB at a time. ``in_background``:
+    a second thread compresses each MiB (zlib releases the GIL) while this one makes the next,
+    so a big sheet's rewriting and compressing overlap."""
+    if not in_background:
+        buffer = bytearray()
+        for piece in pieces:
+            buffer += piece
+            if len(buffer) >= (1 << 20):
+                out.write(buffer)
+                buffer.clear()
+        out.write(buffer)
+        return
+    ready: queue.Queue[bytearray | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := ready.get()) is not None:
+            if not failed:
+                try:
+                    out.write(chunk)
+                except BaseException as exc:  # handed to the writing thread below
+                    failed.append(exc)
+
+    worker = threading.Thread(target=drain, name="forecourt-compress", daemon=True)
+    worker.start()
+    try:
+        buffer = bytearray()
+        for piece in pieces:
+            buffer += piece
+            if len(buffer) >= (1 << 20):
+                if failed:
+                    break
+                ready.put(buffer)
+                buffer = bytearray()
+        ready.put(buffer)
+    finally:
+        ready.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
 
 
 def _read_part(zf: zipfile.ZipFile, name: str) -> bytes:
