@@ -89,10 +89,11 @@ def read_tabs(path: Path | str) -> Tabs:
     path = Path(path)
     check_package(path)
     try:
+        skip = generated_sheets(path)
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         tabs = []
         for meta in book.sheets_metadata:
-            if str(meta.typ).split(".")[-1] != "WorkSheet":
+            if str(meta.typ).split(".")[-1] != "WorkSheet" or meta.name in skip:
                 continue
             sheet = book.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=True)
@@ -106,6 +107,26 @@ def read_tabs(path: Path | str) -> Tabs:
     except Exception as exc:  # calamine raises several unrelated types for a broken package
         raise _unreadable(path, f"could not be read as a workbook ({exc}).") from None
     return Tabs(str(path), tabs, kind="xlsm" if path.suffix.lower() == ".xlsm" else "xlsx")
+
+
+def generated_sheets(path: Path) -> set[str]:
+    """Names of the sheets forecourt wrote itself (KPI, Issues, Log): rebuilt on every run,
+    so not worth parsing (a big book's Issues sheet holds thousands of rows). Only the start
+    of each sheet is inflated to look at its A1."""
+    from forecourt.sync.xlsx_write import is_ours, sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
+            return set()
+        parts = sheet_parts(zf.read("xl/workbook.xml"), zf.read("xl/_rels/workbook.xml.rels"))
+        found = set()
+        for sheet, part in parts.items():
+            if part in names:
+                with zf.open(part) as fh:
+                    if is_ours(fh.read(4000)):
+                        found.add(sheet)
+    return found
 
 
 class PendingTabs:

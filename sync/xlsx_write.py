@@ -734,16 +734,7 @@ class Package:
 
     def sheets(self) -> dict[str, str]:
         """Sheet name -> part path, in workbook order."""
-        wb = self.get("xl/workbook.xml").decode("utf-8")
-        rels = {rid: _resolve("xl", target) for rid, _t, target in
-                _rels(self.get("xl/_rels/workbook.xml.rels"))}
-        out = {}
-        for m in re.finditer(r"<sheet\b([^>]*?)/?>", wb):
-            attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
-            rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
-            if rid in rels:
-                out[_unescape(attrs.get("name", ""))] = rels[rid]
-        return out
+        return sheet_parts(self.get("xl/workbook.xml"), self.get("xl/_rels/workbook.xml.rels"))
 
     def unused(self, pattern: str) -> str:
         n = 1
@@ -846,6 +837,19 @@ def _read_part(zf: zipfile.ZipFile, name: str) -> bytes:
     return data  # type: ignore[return-value]  # a bytearray: every bytes method the edit uses
 
 
+def sheet_parts(workbook_xml: bytes, workbook_rels: bytes) -> dict[str, str]:
+    """Sheet name -> worksheet part path, in workbook order."""
+    wb = workbook_xml.decode("utf-8")
+    rels = {rid: _resolve("xl", target) for rid, _t, target in _rels(workbook_rels)}
+    out = {}
+    for m in re.finditer(r"<sheet\b([^>]*?)/?>", wb):
+        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
+        rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+        if rid in rels:
+            out[_unescape(attrs.get("name", ""))] = rels[rid]
+    return out
+
+
 def _part_order(name: str) -> tuple[int, str]:
     return (0 if "worksheets" in name else 1, name)
 
@@ -855,7 +859,8 @@ def _unescape(text: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _is_ours(part: bytes) -> bool:
+def is_ours(part: bytes) -> bool:
+    """Whether a worksheet part is one forecourt generated (its A1 is our title)."""
     head = part[:4000]
     m = re.search(rb"<c\b[^>]*\br=\"A1\"[^>]*>(.*?)</c>", head, re.S)
     return bool(m and re.search(rb"<t[^>]*>" + OWNED_TITLE.encode(), m.group(1)))
@@ -923,7 +928,7 @@ def apply_generated(pkg: Package, sheet: GeneratedSheet, styles: Styles) -> str:
     sheets = pkg.sheets()
     name = sheet.name
     part = sheets.get(name)
-    if part is not None and not _is_ours(pkg.get(part) if pkg.has(part) else b""):
+    if part is not None and not is_ours(pkg.get(part) if pkg.has(part) else b""):
         name = f"{sheet.name} (forecourt)"
         part = sheets.get(name)
     removed: set[str] = set()

@@ -94,3 +94,14 @@ def test_pieces_arrive_whole_and_in_order_through_the_background_thread():
         _write_pieces(iter(pieces), out, in_background=True)
     with zipfile.ZipFile(raw) as zf:
         assert zf.read("sheet.xml") == b"".join(pieces)
+
+
+def test_the_sheets_forecourt_wrote_are_not_read_back(runs):
+    """A rerun does not parse the KPI, Issues and Log sheets it is about to rebuild."""
+    from forecourt.sync.xlsx import read_tabs
+
+    _, book, *_ = runs
+    every = set(CalamineWorkbook.from_path(str(book)).sheet_names)
+    read = {t.name for t in read_tabs(book).tabs}
+    assert {"KPI", "Issues", "Log"} <= every - read
+    assert {"Leads", "Stock", "Team", "Settings"} <= read
