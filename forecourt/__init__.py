@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from forecourt.errors import (
+    CannotWrite,
     ExitCode,
     ForecourtError,
     NoLeadsTab,
@@ -31,6 +32,7 @@ _LAZY = {"Book": "forecourt.book", "TabInfo": "forecourt.book", "load_book": "fo
 __all__ = [
     "CODES",
     "Book",
+    "CannotWrite",
     "ExitCode",
     "ForecourtError",
     "Issue",

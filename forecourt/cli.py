@@ -23,6 +23,8 @@ EXIT_CODES_HELP = """exit codes:
   4  not a readable workbook (empty, damaged, encrypted, not .xlsx, unsafe)
   5  no leads tab, or no recognisable header row in it
   6  the workbook is open in Excel: close it and run again (nothing was written)
+  7  the workbook or its memory could not be written (disk full, read-only folder);
+     nothing was changed
 """
 
 

@@ -9,10 +9,12 @@ fills empty cells and later recomputes only values it wrote itself that nobody c
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from forecourt import memory as mem
+from forecourt.background import Background
 from forecourt.book import Book, load_book
-from forecourt.errors import WorkbookLocked
+from forecourt.errors import CannotWrite, WorkbookLocked
 from forecourt.issues import Issue, make_issue
 from forecourt.plan import (
     CF_MARKER,
@@ -432,6 +435,14 @@ def _first_response_deadline(leads: pd.DataFrame, settings: Any, hours: Any) -> 
     return pd.Series(out, index=leads.index, dtype="datetime64[us]")
 
 
+def _save_side_file(state_file: Path, side: Path, memory: mem.Memory, as_of: dt.datetime,
+                    workbook: str, summary: str) -> None:
+    """The memory, saved into a copy of the state file (replaced by the caller)."""
+    if state_file.exists():
+        shutil.copy2(state_file, side)
+    mem.save(side, memory, as_of=as_of, workbook=workbook, summary=summary)
+
+
 def lock_files(path: Path) -> list[Path]:
     """Owner files Excel (``~$NAME``, with the first two letters replaced for long names) and
     LibreOffice (``.~lock.NAME#``) keep beside a workbook while it is open."""
@@ -507,15 +518,27 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
                    if book.tabs.get(k) is not None}
     del book  # the frames are not needed to write; free them for the big sheet
     outcome.leads = outcome.leads.iloc[0:0]
-    # The memory goes to a side file now (and its objects are freed); it replaces the real
-    # one only once the workbook is written, so a failed write leaves both as they were.
+    # The memory is saved to a side file in a second thread (SQLite leaves the GIL while it
+    # inserts) while the workbook is written. The workbook is renamed into place only once the
+    # memory is saved, and the memory only after the workbook: a failure leaves both as they
+    # were.
     pending_state = state_file.with_name(TEMP_STATE_PREFIX + state_file.name)
-    if state_file.exists():
-        shutil.copy2(state_file, pending_state)
-    mem.save(pending_state, outcome.memory, as_of=as_of, workbook=str(dest),
-             summary=f"{outcome.summary['assigned']} assigned, "
-                     f"{outcome.summary['overdue']} overdue")
+    saver = Background(_save_side_file, state_file, pending_state, outcome.memory, as_of,
+                       str(dest), f"{outcome.summary['assigned']} assigned, "
+                                  f"{outcome.summary['overdue']} overdue",
+                       name="forecourt-memory")
     outcome.memory = mem.Memory()
+    saved = False
+
+    def memory_saved() -> None:
+        nonlocal saved
+        try:
+            saver.result()
+        except (OSError, sqlite3.Error) as exc:
+            raise CannotWrite(f"the memory {pending_state} could not be written ({exc}); "
+                              f"{dest} was not changed.", path=state_file) from exc
+        saved = True
+
     try:
         say("writing")
         pkg = Package.read(path)
@@ -524,9 +547,20 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
         written = bool(pkg.changed) or dest != path
         backup = None
         if written:
-            replace_atomically(pkg, dest, backup=dest == path)
+            try:
+                replace_atomically(pkg, dest, backup=dest == path, before_replace=memory_saved)
+            except OSError as exc:
+                raise CannotWrite(f"{dest} could not be written ({exc}); it was not changed "
+                                  "(is the disk full, or the folder read-only?).",
+                                  path=dest) from exc
             backup = backup_path(dest) if dest == path else None
+        if not saved:
+            memory_saved()
         os.replace(pending_state, state_file)
     finally:
-        pending_state.unlink(missing_ok=True)
+        if not saved:  # failing already: let the saver finish before its file is removed
+            with contextlib.suppress(BaseException):
+                saver.result()
+        with contextlib.suppress(OSError):  # best effort: a later run overwrites it anyway
+            pending_state.unlink(missing_ok=True)
     return RunResult(outcome, written, dest, backup, state_file)

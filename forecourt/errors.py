@@ -15,6 +15,7 @@ class ExitCode:
     UNREADABLE = 4  # not a workbook, damaged, encrypted or unsafe
     NO_LEADS = 5  # no leads tab, or no recognisable header row in it
     LOCKED = 6  # the workbook is open in Excel; nothing was written
+    CANNOT_WRITE = 7  # the workbook or its memory could not be written; nothing was changed
 
 
 class ForecourtError(Exception):
@@ -42,3 +43,7 @@ class NoLeadsTab(ForecourtError):
 
 class WorkbookLocked(ForecourtError):
     exit_code = ExitCode.LOCKED
+
+
+class CannotWrite(ForecourtError):
+    exit_code = ExitCode.CANNOT_WRITE

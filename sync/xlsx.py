@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import zipfile
 from pathlib import Path
 
 import python_calamine
 
+from forecourt.background import Background
 from forecourt.errors import UnreadableWorkbook, WorkbookMissing
 from forecourt.sync.base import Tab, Tabs
 
@@ -129,7 +129,7 @@ def generated_sheets(path: Path) -> set[str]:
     return found
 
 
-class PendingTabs:
+class PendingTabs(Background[Tabs]):
     """:func:`read_tabs` of ``path`` running in a background thread.
 
     python-calamine releases the GIL while it parses, so a command can import pandas and
@@ -139,24 +139,4 @@ class PendingTabs:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._tabs: Tabs | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, name="forecourt-read", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        try:
-            self._tabs = read_tabs(self.path)
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
-
-    def result(self) -> Tabs:
-        """The tabs, handed over once: this object lets go of them (a big workbook's values
-        are most of a run's memory, and the caller frees them as soon as it has its frames)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        tabs, self._tabs = self._tabs, None
-        if tabs is None:
-            raise RuntimeError("PendingTabs.result() was already taken")
-        return tabs
+        super().__init__(read_tabs, self.path, name="forecourt-read")

@@ -986,16 +986,20 @@ def backup_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.forecourt.bak{path.suffix}")
 
 
-def replace_atomically(pkg: Package, dest: Path, *, backup: bool = True) -> None:
+def replace_atomically(pkg: Package, dest: Path, *, backup: bool = True,
+                       before_replace: Callable[[], None] | None = None) -> None:
     """Write to a temporary file beside ``dest``, flush it to disk, keep the old version as a
     backup, then rename over ``dest`` in one step: a crash leaves the old file or the new one,
-    never half of either."""
+    never half of either. ``before_replace`` runs just before the backup and rename; if it
+    raises, ``dest`` is left as it was."""
     dest = Path(dest)
     tmp = dest.with_name(f"{TEMP_PREFIX}{os.getpid()}-{dest.name}")
     try:
         pkg.write(tmp)
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
+        if before_replace is not None:
+            before_replace()
         if dest.exists():
             if dest.stat().st_mode:
                 shutil.copymode(dest, tmp)

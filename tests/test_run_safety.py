@@ -241,6 +241,24 @@ def test_state_option_puts_the_memory_there(tmp_path):
     assert not state_path(book).exists(), "the memory was still written beside the book"
 
 
+def test_memory_that_cannot_be_saved_leaves_the_workbook_as_it_was(tmp_path):
+    """The memory is saved while the workbook is written; the workbook is renamed into place
+    only once the memory is safe, so a failed save changes nothing."""
+    book = build_rich(tmp_path)
+    before = book.read_bytes()
+    # The memory loads (there is none yet) but its side file cannot be created.
+    blocked = state_path(book).with_name(TEMP_PREFIX + state_path(book).name)
+    blocked.mkdir()
+    result = run_forecourt(book)
+    assert result.returncode == 7, result.detail()
+    assert "memory" in result.stderr and "not changed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert book.read_bytes() == before
+    assert not backup_path(book).exists() and not state_path(book).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)] \
+        == [blocked.name], "a temporary workbook was left behind"
+
+
 # ---------------------------------------------------------------------------------------------
 # Refusals: the exit codes of check, and the file as it was
 # ---------------------------------------------------------------------------------------------
