@@ -124,35 +124,40 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
         data[f"raw_{f}"] = pd.Series(np.where(nonempty, typed, None) if nonempty.any()
                                      else np.full(n, None, dtype=object), dtype=object)
 
-    for f in FIELDS_BY_TAB[kind]:
-        values = raw(f)
+    def convert(f: str, values: list[Any]) -> tuple[pd.Series, bool]:
+        """(normalised column, does it keep raw_<f>?)"""
         if f in DATE_FIELDS[kind]:
-            data[f] = norm.to_datetimes(values, day_first)
-            keep_raw(f, values)
-        elif f in NUMBER_FIELDS[kind]:
-            data[f] = norm.to_numbers(values)
-            keep_raw(f, values)
-        elif f in YES_NO_FIELDS[kind]:
+            return norm.to_datetimes(values, day_first), True
+        if f in NUMBER_FIELDS[kind]:
+            return norm.to_numbers(values), True
+        if f in YES_NO_FIELDS[kind]:
             yes_no, ok = norm.to_yes_no(values)
-            data[f] = yes_no.where(ok, None)
-            keep_raw(f, values)
-        elif f == "phone":
+            return yes_no.where(ok, None), True
+        if f == "phone":
             phones, ok = norm.to_phones(values, region)
-            data[f] = phones.where(ok, None)
-            keep_raw(f, values)
-        elif f == "email":
+            return phones.where(ok, None), True
+        if f == "email":
             emails, ok = norm.to_emails(values)
-            data[f] = emails.where(ok, None)
-            keep_raw(f, values)
-        elif f == "vin":
+            return emails.where(ok, None), True
+        if f == "vin":
             vins = {v: normalise_vin(v) for v in set(values) if v not in (None, "")}
-            data[f] = pd.Series([vins.get(v) for v in values], dtype=object)
+            return pd.Series([vins.get(v) for v in values], dtype=object), True
+        if f == "status":
+            return norm.to_canonical(values, "status" if kind == "leads" else "stock"), True
+        return norm.to_text(values), False
+
+    for f in FIELDS_BY_TAB[kind]:
+        j = cm.fields.get(f)
+        if j is None or j >= width:  # no such column: all missing, of the column's type
+            empty, keeps_raw = convert(f, [])
+            data[f] = pd.Series([None] * n, dtype=empty.dtype)
+            if keeps_raw:
+                data[f"raw_{f}"] = pd.Series([None] * n, dtype=object)
+            continue
+        values = raw(f)
+        data[f], keeps_raw = convert(f, values)
+        if keeps_raw:
             keep_raw(f, values)
-        elif f == "status":
-            data[f] = norm.to_canonical(values, "status" if kind == "leads" else "stock")
-            keep_raw(f, values)
-        else:
-            data[f] = norm.to_text(values)
     if kind == "leads":
         data["channel"] = norm.to_canonical(raw("source"), "channel")
     for header, j in cm.extra.items():

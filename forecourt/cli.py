@@ -86,8 +86,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if progress:
             progress.finish()
     if args.json:
-        sys.stdout.write(json.dumps(_check_report(book), ensure_ascii=False, indent=1,
-                                    default=str))
+        # One line, no indent: json's C encoder (an indent makes it use the Python one).
+        sys.stdout.write(json.dumps(_check_report(book), ensure_ascii=False, default=str))
         print()
         return ExitCode.OK
     tabs = ", ".join(
@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary["backup"] = str(result.backup) if result.backup else None
     summary["state"] = str(result.state) if result.state else None
     if args.json:
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, default=str))
         print()
         return ExitCode.OK
     overall = summary["kpi"]["overall"]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecourt.validators.normalise import _e164_fast, to_phones
+from forecourt.validators.normalise import _e164_fast, guess_region, to_phones
 
 
 def _library(text, region):
@@ -44,3 +44,31 @@ def test_fast_path_agrees_with_phonenumbers(region, seed):
     fast = _e164_fast(typed, region)
     if fast is not None:
         assert fast == _library(typed, region)
+
+
+def _region_of_every_number(values):
+    """The definition guess_region keeps: parse every number, the most common region wins."""
+    from collections import Counter
+
+    regions = Counter()
+    for s in values:
+        number = phonenumbers.parse("+" + s[2:] if s.startswith("00") else s)
+        regions[phonenumbers.region_code_for_number(number)] += 1
+    return regions
+
+
+# Numbers of regions that share a calling code (+1, +44, +7) and some that do not.
+_POOL = {region: phonenumbers.format_number(phonenumbers.example_number_for_type(
+    region, phonenumbers.PhoneNumberType.FIXED_LINE), phonenumbers.PhoneNumberFormat.E164)
+    for region in ("US", "CA", "GB", "JE", "RU", "KZ", "DE", "PL", "AT")}
+
+
+@given(st.dictionaries(st.sampled_from(sorted(_POOL)), st.integers(1, 400), min_size=1),
+       st.booleans())
+def test_guessed_region_is_the_most_common_region(counts, zeros):
+    values = [("00" + _POOL[r][1:]) if zeros else _POOL[r]
+              for r, n in counts.items() for _ in range(n)]
+    exact = _region_of_every_number(values).most_common(2)
+    if len(exact) == 2 and exact[0][1] == exact[1][1]:
+        return  # a tie: either answer is right
+    assert guess_region(values) == exact[0][0]
