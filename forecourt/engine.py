@@ -108,8 +108,8 @@ def _minutes(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         text = np.datetime_as_string(series.to_numpy(dtype="datetime64[m]"), unit="m")
         return pd.Series(np.where(text == "NaT", "", text), index=series.index, dtype=object)
-    return pd.Series([v.strip() if v.__class__ is str else _minute(v) for v in series],
-                     index=series.index, dtype=object)
+    return pd.Series([v.strip() if v.__class__ is str else "" if v is None else _minute(v)
+                      for v in series.tolist()], index=series.index, dtype=object)
 
 
 def assign_ids(leads: pd.DataFrame) -> pd.Series:

@@ -239,6 +239,8 @@ def _duplicate_ids(book: Book) -> list[Issue]:
     info = book.tabs["leads"]
     ids = book.leads["lead_id"]
     dup = ids.notna() & ids.duplicated(keep="first")
+    if not dup.any():
+        return []
     first = book.leads.loc[ids.notna() & ~ids.duplicated(keep="first")].set_index("lead_id")["row"]
     return [make_issue("duplicate-lead-id", info.sheet, int(book.leads.at[i, "row"]),
                        info.columns.get("lead_id"),
