@@ -437,10 +437,12 @@ def _first_response_deadline(leads: pd.DataFrame, settings: Any, hours: Any) -> 
 
 def _save_side_file(state_file: Path, side: Path, memory: mem.Memory, as_of: dt.datetime,
                     workbook: str, summary: str) -> None:
-    """The memory, saved into a copy of the state file (replaced by the caller)."""
+    """The memory, saved into a copy of the state file (replaced by the caller). A side file
+    left by a run that was killed is garbage: it is replaced, never continued."""
+    side.unlink(missing_ok=True)
     if state_file.exists():
         shutil.copy2(state_file, side)
-    mem.save(side, memory, as_of=as_of, workbook=workbook, summary=summary)
+    mem.save(side, memory, as_of=as_of, workbook=workbook, summary=summary, scratch=True)
 
 
 def lock_files(path: Path) -> list[Path]:
@@ -510,9 +512,15 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     del tabs  # the cells' values: the frames have what they hold
     state_file = Path(state) if state else mem.state_path(dest)
     memory = mem.load(state_file)
+    pkg = None
+    if not dry_run:  # the leads sheet inflates in a second thread while the plan is made
+        pkg = Package.read(path)
+        part = pkg.sheets().get(book.tabs["leads"].sheet)  # type: ignore[union-attr]
+        if part is not None:
+            pkg.prefetch(part)
     say("deciding owners, next actions and due times")
     outcome = plan_run(book, memory, as_of)
-    if dry_run:
+    if pkg is None:
         return RunResult(outcome, False, dest, None, None)
     header_rows = {book.tabs[k].sheet: book.tabs[k].header_row for k in ("leads", "stock")
                    if book.tabs.get(k) is not None}
@@ -541,7 +549,6 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
 
     try:
         say("writing")
-        pkg = Package.read(path)
         apply_plan_to_package(pkg, outcome.plan, header_rows, progress=say)
         outcome.plan = Plan()
         written = bool(pkg.changed) or dest != path

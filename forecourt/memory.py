@@ -11,6 +11,7 @@ Default file: ``BOOK.forecourt.sqlite`` beside ``BOOK.xlsx`` (``--state PATH`` c
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,19 +146,27 @@ def _iso(values: pd.Series) -> list[str]:
 
 
 def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
-         summary: str = "") -> None:
+         summary: str = "", scratch: bool = False) -> None:
     """Write ``memory`` in one transaction (all or nothing). Assignments are appended: the
-    file keeps every one ever made."""
+    file keeps every one ever made.
+
+    ``scratch``: ``path`` is a copy that replaces the real file by a rename once complete, so
+    SQLite needs no rollback journal for it; the file is flushed to disk at the end instead.
+    """
     written = memory.written
     written = written.where(written.notna(), None)
     status = memory.status
     db = sqlite3.connect(path)
     try:
+        if scratch:
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
         with db:
             db.executescript(SCHEMA)
             db.execute("DELETE FROM written")
             db.executemany(f"INSERT INTO written VALUES ({', '.join('?' * 7)})",
-                           written[list(WRITTEN_FIELDS)].itertuples(name=None))
+                           zip(written.index.tolist(),
+                               *(written[f].tolist() for f in WRITTEN_FIELDS), strict=True))
             db.execute("DELETE FROM status")
             db.executemany("INSERT INTO status VALUES (?, ?, ?, ?)",
                            zip(status.index.tolist(),
@@ -177,6 +186,9 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
                         as_of.isoformat(sep=" "), workbook, summary))
     finally:
         db.close()
+    if scratch:
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
     memory.new_history.clear()
     memory.assignments += memory.new_assignments
     memory.new_assignments = []

@@ -33,6 +33,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import IO
 
+from forecourt.background import Background
 from forecourt.errors import UnreadableWorkbook
 from forecourt.plan import (
     CF_MARKER,
@@ -677,13 +678,27 @@ class Package:
     removed: set[str] = field(default_factory=set)
     dirty: set[str] = field(default_factory=set)
     _cache: dict[str, bytes] = field(default_factory=dict)
+    _coming: dict[str, Background[bytes]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Package:
         with zipfile.ZipFile(path) as zf:
             return cls(Path(path), zf.infolist())
 
+    def prefetch(self, name: str) -> None:
+        """Start inflating part ``name`` in a second thread (zlib leaves the GIL), so a big
+        sheet is ready when the edit needs it."""
+        if name not in self._cache and name not in self._coming \
+                and any(i.filename == name for i in self.infos):
+            self._coming[name] = Background(self._read, name, name="forecourt-inflate")
+
+    def _read(self, name: str) -> bytes:
+        with zipfile.ZipFile(self.source) as zf:
+            return _read_part(zf, name)
+
     def _original(self, name: str) -> bytes | None:
+        if name in self._coming:
+            self._cache[name] = self._coming.pop(name).result()
         if name not in self._cache:
             if not any(i.filename == name for i in self.infos):
                 return None

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import zipfile
@@ -239,6 +240,18 @@ def test_state_option_puts_the_memory_there(tmp_path):
     run_forecourt(book, "--state", str(memory)).ok()
     assert memory.exists(), "no memory file at --state"
     assert not state_path(book).exists(), "the memory was still written beside the book"
+
+
+def test_a_half_written_memory_left_by_a_killed_run_is_replaced(tmp_path):
+    """The memory is saved without a journal into a side file; a run killed meanwhile leaves
+    that file half-written, and the next run must start it afresh, not open it."""
+    book = build_rich(tmp_path)
+    side = state_path(book).with_name(TEMP_PREFIX + state_path(book).name)
+    side.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    run_forecourt(book).ok()
+    assert not side.exists()
+    with sqlite3.connect(state_path(book)) as db:
+        assert db.execute("SELECT COUNT(*) FROM status").fetchone()[0] > 0
 
 
 def test_memory_that_cannot_be_saved_leaves_the_workbook_as_it_was(tmp_path):
