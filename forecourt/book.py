@@ -166,7 +166,8 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
     return pd.DataFrame(data)
 
 
-def _empty(kind: str) -> pd.DataFrame:
+def empty_frame(kind: str) -> pd.DataFrame:
+    """The frame of a tab with no rows (every column, typed)."""
     return build_frame(kind, Tab("", [[]]), ColumnMap(kind, "", 1, 0), day_first=True,
                        region=None)
 
@@ -236,7 +237,7 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
     for kind in ("leads", "stock", "team"):
         tab, cm = layout.tabs[kind], layout.maps[kind]
         if tab is None or cm is None:
-            frames[kind] = _empty(kind)
+            frames[kind] = empty_frame(kind)
             infos[kind] = None
             continue
         say(f"reading {tab.name}")

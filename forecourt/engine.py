@@ -498,9 +498,14 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     say = progress or (lambda _m: None)
     path = Path(path)
     dest = Path(out) if out else path
+    state_file = Path(state) if state else mem.state_path(dest)
+    memory = None
     if isinstance(tabs, PendingTabs):
-        import forecourt.validators.validate  # noqa: F401  (pandera imports during the read)
+        # While the workbook is still being read: pandera's import and first use, the memory.
+        from forecourt.validators.validate import warm_up
 
+        warm_up()
+        memory = mem.load(state_file)
         tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
     elif tabs is None:
         check_package(path)
@@ -510,8 +515,8 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     say("reading")
     book = load_book(tabs if tabs is not None else read_tabs(path), as_of=as_of, progress=say)
     del tabs  # the cells' values: the frames have what they hold
-    state_file = Path(state) if state else mem.state_path(dest)
-    memory = mem.load(state_file)
+    if memory is None:
+        memory = mem.load(state_file)
     pkg = None
     if not dry_run:  # the leads sheet inflates in a second thread while the plan is made
         pkg = Package.read(path)

@@ -6,6 +6,7 @@ value as the dealer typed it. Rows are never dropped: a row with problems stays 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -246,6 +247,16 @@ def _duplicate_ids(book: Book) -> list[Issue]:
                        info.columns.get("lead_id"),
                        f"lead id {ids[i]} is on row {int(first[ids[i]])} too", ids[i], "lead_id")
             for i in dup[dup].index]
+
+
+def warm_up() -> None:
+    """Validate empty frames once: pandera sets up its backends on first use (about 50 ms),
+    which a command can spend while the workbook is still being read."""
+    from forecourt.book import empty_frame
+
+    for kind, schema in SCHEMAS.items():
+        with contextlib.suppress(pa.errors.SchemaError, pa.errors.SchemaErrors):
+            schema.validate(empty_frame(kind), lazy=True)
 
 
 def validate_book(book: Book) -> None:
