@@ -499,13 +499,12 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     path = Path(path)
     dest = Path(out) if out else path
     state_file = Path(state) if state else mem.state_path(dest)
-    memory = None
     if isinstance(tabs, PendingTabs):
-        # While the workbook is still being read: pandera's import and first use, the memory.
+        # While the workbook is still being read: pandera's import and first use. (Not the
+        # memory: its frames beside a big book's cells would raise the peak by ~40 MB.)
         from forecourt.validators.validate import warm_up
 
         warm_up()
-        memory = mem.load(state_file)
         tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
     elif tabs is None:
         check_package(path)
@@ -515,8 +514,7 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     say("reading")
     book = load_book(tabs if tabs is not None else read_tabs(path), as_of=as_of, progress=say)
     del tabs  # the cells' values: the frames have what they hold
-    if memory is None:
-        memory = mem.load(state_file)
+    memory = mem.load(state_file)
     pkg = None
     if not dry_run:  # the leads sheet inflates in a second thread while the plan is made
         pkg = Package.read(path)
