@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -65,6 +66,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--dir", type=Path, default=Path("/tmp/forecourt-bench"))
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds per size (default 3): medians are printed, and the "
+                             "ratio is the median of each round's run / floor")
     parser.add_argument("--with-test-extras", action="store_true",
                         help="let pandera import hypothesis (as in the dev environment)")
     args = parser.parse_args()
@@ -80,20 +84,30 @@ def main() -> None:
                                       f"generate_demo({str(book)!r}, {n})"], check=True)
             print(f"built {book.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         work = args.dir / f"run-{n}.xlsx"
-        for stale in args.dir.glob(f"run-{n}.*"):
-            stale.unlink()
-        shutil.copy(book, work)
-        floor = measure([py, "-c", FLOOR, str(book), str(args.dir / f"floor-{n}.xlsx")])
-        check = measure([py, "-c", run, "check", str(book), "--as-of", AS_OF, "--json"])
-        first = measure([py, "-c", run, "run", str(work), "--as-of", AS_OF, "--json"])
-        second = measure([py, "-c", run, "run", str(work), "--as-of", AS_OF, "--json"])
-        rows.append((n, book.stat().st_size / 2**20, floor, check, first, second))
+        rounds = []
+        for _ in range(args.repeat):  # one round: the four measurements close together
+            for stale in args.dir.glob(f"run-{n}.*"):
+                stale.unlink()
+            shutil.copy(book, work)
+            floor = measure([py, "-c", FLOOR, str(book), str(args.dir / f"floor-{n}.xlsx")])
+            check = measure([py, "-c", run, "check", str(book), "--as-of", AS_OF, "--json"])
+            first = measure([py, "-c", run, "run", str(work), "--as-of", AS_OF, "--json"])
+            second = measure([py, "-c", run, "run", str(work), "--as-of", AS_OF, "--json"])
+            rounds.append((floor, check, first, second))
+        rows.append((n, book.stat().st_size / 2**20, rounds))
     print(f"{'leads':>7} {'MB':>5} | {'floor s':>7} {'MB':>5} | {'check s':>7} {'MB':>5} | "
-          f"{'run s':>6} {'MB':>5} {'x floor':>7} | {'rerun s':>7} {'MB':>5}")
-    for n, size, floor, check, first, second in rows:
+          f"{'run s':>6} {'MB':>5} {'x floor':>7} {'(range)':>11} | {'rerun s':>7} {'MB':>5}")
+    for n, size, rounds in rows:
+        floor, check, first, second = (
+            (statistics.median(r[k][0] for r in rounds), max(r[k][1] for r in rounds))
+            for k in range(4))
+        ratios = [r[2][0] / r[0][0] for r in rounds]
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
         print(f"{n:>7} {size:>5.1f} | {floor[0]:>7.2f} {floor[1]:>5.0f} | {check[0]:>7.2f} "
-              f"{check[1]:>5.0f} | {first[0]:>6.2f} {first[1]:>5.0f} {first[0] / floor[0]:>7.2f}"
-              f" | {second[0]:>7.2f} {second[1]:>5.0f}")
+              f"{check[1]:>5.0f} | {first[0]:>6.2f} {first[1]:>5.0f} "
+              f"{statistics.median(ratios):>7.2f} {spread:>11} | {second[0]:>7.2f} "
+              f"{second[1]:>5.0f}")
+    print(f"(median of {args.repeat} rounds; MB is the largest peak of any round)")
 
 
 if __name__ == "__main__":
