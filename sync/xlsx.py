@@ -22,6 +22,8 @@ from forecourt.sync.base import Tab, Tabs
 MAX_UNCOMPRESSED = int(os.environ.get("FORECOURT_MAX_UNCOMPRESSED", 1 << 30))
 #: Largest compression ratio of one member; real sheets stay well under 100.
 MAX_RATIO = 1000
+#: The biggest sheet is parsed in a second thread when the other sheets unpack to more.
+PARALLEL_REST = 512 << 10
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -85,23 +87,30 @@ def check_package(path: Path) -> None:
 
 
 def read_tabs(path: Path | str) -> Tabs:
-    """All visible-or-hidden worksheets of an .xlsx/.xlsm file as :class:`Tab` rectangles."""
+    """All visible-or-hidden worksheets of an .xlsx/.xlsm file as :class:`Tab` rectangles.
+
+    When the other sheets are big too (a stock list of thousands of cars), the biggest sheet
+    is parsed in a second thread meanwhile: python-calamine leaves the GIL while it parses.
+    Only two workbook instances at most: each one parses the shared-strings table again.
+    """
     path = Path(path)
     check_package(path)
     try:
-        skip = generated_sheets(path)
+        skip, sizes = _survey(path)
         book = python_calamine.CalamineWorkbook.from_path(str(path))
-        tabs = []
-        for meta in book.sheets_metadata:
-            if str(meta.typ).split(".")[-1] != "WorkSheet" or meta.name in skip:
-                continue
-            sheet = book.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=True)
-            start = sheet.start or (0, 0)
-            merged = list(sheet.merged_cell_ranges or [])
-            tabs.append(Tab(meta.name, rows, first_row=start[0] + 1, first_col=start[1],
-                            merged=merged))
-        book.close()
+        try:
+            names = [meta.name for meta in book.sheets_metadata
+                     if str(meta.typ).split(".")[-1] == "WorkSheet" and meta.name not in skip]
+            biggest = max(names, key=lambda n: sizes.get(n, 0), default=None)
+            rest = sum(sizes.get(n, 0) for n in names if n != biggest)
+            pending = Background(_read_sheet, path, biggest, name="forecourt-sheet") \
+                if biggest is not None and rest > PARALLEL_REST else None
+            tabs = [None if pending is not None and name == biggest else _sheet(book, name)
+                    for name in names]
+        finally:
+            book.close()
+        if pending is not None:
+            tabs[names.index(biggest)] = pending.result()
     except UnreadableWorkbook:
         raise
     except Exception as exc:  # calamine raises several unrelated types for a broken package
@@ -109,24 +118,46 @@ def read_tabs(path: Path | str) -> Tabs:
     return Tabs(str(path), tabs, kind="xlsm" if path.suffix.lower() == ".xlsm" else "xlsx")
 
 
+def _read_sheet(path: Path, name: str) -> Tab:
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        return _sheet(book, name)
+    finally:
+        book.close()
+
+
+def _sheet(book: python_calamine.CalamineWorkbook, name: str) -> Tab:
+    sheet = book.get_sheet_by_name(name)
+    rows = sheet.to_python(skip_empty_area=True)
+    start = sheet.start or (0, 0)
+    merged = list(sheet.merged_cell_ranges or [])
+    return Tab(name, rows, first_row=start[0] + 1, first_col=start[1], merged=merged)
+
+
 def generated_sheets(path: Path) -> set[str]:
     """Names of the sheets forecourt wrote itself (KPI, Issues, Log): rebuilt on every run,
     so not worth parsing (a big book's Issues sheet holds thousands of rows). Only the start
     of each sheet is inflated to look at its A1."""
+    return _survey(path)[0]
+
+
+def _survey(path: Path) -> tuple[set[str], dict[str, int]]:
+    """(:func:`generated_sheets`, each sheet's unpacked XML size)."""
     from forecourt.sync.xlsx_write import is_ours, sheet_parts
 
     with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
-        if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
-            return set()
+        infos = {i.filename: i for i in zf.infolist()}
+        if "xl/workbook.xml" not in infos or "xl/_rels/workbook.xml.rels" not in infos:
+            return set(), {}
         parts = sheet_parts(zf.read("xl/workbook.xml"), zf.read("xl/_rels/workbook.xml.rels"))
-        found = set()
+        found, sizes = set(), {}
         for sheet, part in parts.items():
-            if part in names:
+            if part in infos:
+                sizes[sheet] = infos[part].file_size
                 with zf.open(part) as fh:
                     if is_ours(fh.read(4000)):
                         found.add(sheet)
-    return found
+    return found, sizes
 
 
 class PendingTabs(Background[Tabs]):
