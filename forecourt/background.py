@@ -32,6 +32,9 @@ class Background(Generic[T]):
         self._thread = threading.Thread(target=work, name=name, daemon=True)
         self._thread.start()
 
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
     def result(self) -> T:
         """Wait for the work; its value (handed over once: this object lets go of it, which
         matters for a big workbook's cells), or raise what it raised."""

@@ -500,11 +500,13 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     dest = Path(out) if out else path
     state_file = Path(state) if state else mem.state_path(dest)
     if isinstance(tabs, PendingTabs):
-        # While the workbook is still being read: pandera's import and first use. (Not the
-        # memory: its frames beside a big book's cells would raise the peak by ~40 MB.)
-        from forecourt.validators.validate import warm_up
+        # While the workbook is still being read: pandera's first use (about 0.1 s; it saves
+        # most of that later, so only worth it while waiting). Not the memory: its frames
+        # beside a big book's cells would raise the peak by ~40 MB.
+        if not tabs.done():
+            from forecourt.validators.validate import warm_up
 
-        warm_up()
+            warm_up()
         tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
     elif tabs is None:
         check_package(path)
