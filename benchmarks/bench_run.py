@@ -40,13 +40,14 @@ print(cells)
 """
 
 
-# `python -m forecourt ...`, as installed without the test extras (see the module docstring).
+# The `forecourt` command (its entry point), as installed without the test extras (see the
+# module docstring).
 FORECOURT = """
 import sys
 if HIDE:
     sys.modules["hypothesis"] = None  # an import of it now fails, as on a dealer's machine
-from forecourt.cli import main
-sys.exit(main(sys.argv[1:]))
+from forecourt.cli import entry
+entry()
 """
 
 
