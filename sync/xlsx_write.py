@@ -235,11 +235,19 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
     done = 0  # bytes of body already copied
     end = len(body)
     number_bytes = str(number).encode()
+    # The first existing cell right of the last write, once looked for: (column, position).
+    # Writes left of it are new cells that all go just before it, without another search.
+    after: tuple[int, int] = (last_col + 1, end)
+    known_after = False
     for j in sorted(writes):
         value = writes[j]
         ref = b'<c r="' + _letter_bytes(j) + number_bytes
         style: int | None = None
-        cell_start = body.find(ref + b'"', done) if j <= last_col else -1
+        if known_after and j < after[0]:
+            cell_start = -1
+        else:
+            known_after = False
+            cell_start = body.find(ref + b'"', done) if j <= last_col else -1
         if cell_start != -1:
             tag_end = body.index(b">", cell_start)
             cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
@@ -247,13 +255,15 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
             sm = _ATTR_S.search(body, cell_start, tag_end)
             style = int(sm.group(1)) if sm else None
         else:  # a new cell: before the first cell to its right, else at the end
-            cell_start = end
-            for k in range(j + 1, last_col + 1):
-                at = body.find(b'<c r="' + _letter_bytes(k) + number_bytes + b'"', done)
-                if at != -1:
-                    cell_start = at
-                    break
-            cell_end = cell_start
+            if not known_after:
+                after = (last_col + 1, end)
+                for k in range(j + 1, last_col + 1):
+                    at = body.find(b'<c r="' + _letter_bytes(k) + number_bytes + b'"', done)
+                    if at != -1:
+                        after = (k, at)
+                        break
+                known_after = True
+            cell_start = cell_end = after[1]
             style = header_style
         use_date = date_style
         if style and isinstance(value, dt.datetime | dt.date) and styles.is_date_style(style):
