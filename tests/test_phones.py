@@ -72,3 +72,11 @@ def test_guessed_region_is_the_most_common_region(counts, zeros):
     if len(exact) == 2 and exact[0][1] == exact[1][1]:
         return  # a tie: either answer is right
     assert guess_region(values) == exact[0][0]
+
+
+def test_a_big_shared_code_is_split_by_a_sample():
+    values = [_POOL["CA"]] * 3000 + [_POOL["US"]] * 1000 + [_POOL["GB"]] * 3500
+    # +1 has 4000 numbers, more than +44, but split by region GB (3500) beats CA (3000).
+    assert guess_region(values) == "GB"
+    assert guess_region(values, sample=200) == "GB"
+    assert guess_region(values + [_POOL["CA"]] * 600, sample=200) == "CA"

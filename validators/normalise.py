@@ -145,12 +145,13 @@ def to_numbers(values: Sequence[Any]) -> pd.Series:
 _NON_DIGIT = re.compile(r"\D")
 
 
-def guess_region(values: Iterable[Any], sample: int = 300) -> str | None:
+def guess_region(values: Iterable[Any], sample: int = 2000) -> str | None:
     """The most common country among numbers written with +CC or 00CC.
 
     Numbers are counted by calling code from their digits; only where a code is shared (+1 US
-    and Canada, +44 with Jersey, +7 with Kazakhstan) are up to ``sample`` of them parsed, to
-    split that code's count by region: parsing all of 30k numbers took most of a second.
+    and Canada, +44 with Jersey, +7 with Kazakhstan) are they parsed, to split that code's
+    count by region, and beyond ``sample`` numbers an evenly spread sample of them: parsing
+    all of 30k numbers took most of a second.
     """
     by_code: dict[int, list[str]] = {}
     for v in values:
