@@ -15,6 +15,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,7 +258,8 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     if assignments:
         at = [a.index for a in assignments]
         leads.loc[at, "owner"] = [a.owner for a in assignments]
-        written.loc[leads.loc[at, "lead_id"].tolist(), "fallback"] = \
+        # By position: a lead id copied onto two rows repeats in the index.
+        written.iloc[leads.index.get_indexer(at), written.columns.get_loc("fallback")] = \
             ["1" if a.fallback else "0" for a in assignments]
     for a in assignments:
         memory.assign(str(a.lead_id), int(a.row), a.owner, bool(a.fallback), a.reason,
@@ -541,7 +543,7 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
                                   f"{outcome.summary['overdue']} overdue",
                        name="forecourt-memory")
     outcome.memory = mem.Memory()
-    saved = False
+    saved = keep_side = False
 
     def memory_saved() -> None:
         nonlocal saved
@@ -568,11 +570,33 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
             backup = backup_path(dest) if dest == path else None
         if not saved:
             memory_saved()
-        os.replace(pending_state, state_file)
+        try:
+            _replace_retrying(pending_state, state_file)
+        except OSError as exc:
+            keep_side = True
+            raise CannotWrite(
+                f"{dest} was written, but its memory could not replace {state_file} ({exc}): "
+                f"is that file open in another program? The new memory is in {pending_state}; "
+                "until it is in place, the next run takes the values this run wrote for a "
+                "person's.", path=state_file) from exc
     finally:
         if not saved:  # failing already: let the saver finish before its file is removed
             with contextlib.suppress(BaseException):
                 saver.result()
-        with contextlib.suppress(OSError):  # best effort: a later run overwrites it anyway
-            pending_state.unlink(missing_ok=True)
+        if not keep_side:
+            with contextlib.suppress(OSError):  # best effort: a later run replaces it anyway
+                pending_state.unlink(missing_ok=True)
     return RunResult(outcome, written, dest, backup, state_file)
+
+
+def _replace_retrying(src: Path, dst: Path, attempts: int = 5, pause: float = 0.2) -> None:
+    """``os.replace``, tried a few times: on Windows a virus scanner or a sync client holds a
+    file it has just seen for a moment, and the rename fails meanwhile."""
+    for attempt in range(attempts):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause)

@@ -200,8 +200,17 @@ class OpeningHours:
         return out
 
     def add_many(self, start: np.ndarray, minutes: float) -> np.ndarray:
-        """:meth:`add` (``minutes`` >= 0) or :meth:`subtract` (< 0) of every moment of a
-        datetime64 array at once, NaT staying NaT: the same moments as the single calls.
+        """:meth:`add` of every moment of a datetime64 array at once (NaT stays NaT)."""
+        return self._shift_many(start, minutes, back=minutes < 0)
+
+    def subtract_many(self, end: np.ndarray, minutes: float) -> np.ndarray:
+        """:meth:`subtract` of every moment of a datetime64 array at once (NaT stays NaT);
+        0 minutes stays at or before the moment, as :meth:`subtract` does."""
+        return self._shift_many(end, -minutes, back=True)
+
+    def _shift_many(self, start: np.ndarray, minutes: float, back: bool) -> np.ndarray:
+        """:meth:`add` (``back`` False) or :meth:`subtract` of ``-minutes`` (True) of every
+        moment at once: the same moments as the single calls.
 
         Opening minutes are laid end to end: each window's start is given its count of
         opening microseconds before it, so a due time is a position on that line plus the
@@ -212,11 +221,12 @@ class OpeningHours:
         known = ~np.isnat(s)
         if not known.any():
             return out
+        def one(x: dt.datetime) -> dt.datetime:
+            return self.subtract(x, -minutes) if back else self.add(x, minutes)
+
         if any(h is not None and h[1] <= h[0] for h in self.week.values()):
-            step = self.add
-            out[known] = [step(x, minutes) for x in s[known].tolist()]
+            out[known] = [one(x) for x in s[known].tolist()]
             return out
-        back = minutes < 0
         length = dt.timedelta(minutes=abs(minutes)) // _US
         us = s[known].astype(np.int64)
         first, last = int(us.min()) // _US_PER_DAY - 1, int(us.max()) // _US_PER_DAY + 1
@@ -241,7 +251,7 @@ class OpeningHours:
                         break
                 last += 2 * (last - first) + 14
         else:  # years of closed days (a near-empty week): the single-moment loop decides
-            out[known] = [self.add(x, minutes) for x in s[known].tolist()]
+            out[known] = [one(x) for x in s[known].tolist()]
             return out
         out[known] = (opens[j] + target - before[j]).astype("datetime64[us]")
         return out

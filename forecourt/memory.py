@@ -10,6 +10,7 @@ Default file: ``BOOK.forecourt.sqlite`` beside ``BOOK.xlsx`` (``--state PATH`` c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -99,9 +100,11 @@ class Memory:
 
 
 def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``new``'s rows (the last one of a repeated id wins) and ``old``'s rows for ids not in
-    ``new`` (leads no longer in the workbook keep their memory)."""
-    new = new[~new.index.duplicated(keep="last")]
+    """``new``'s rows and ``old``'s rows for ids not in ``new`` (leads no longer in the
+    workbook keep their memory). An id on several rows (a row copied with its Lead ID) keeps,
+    per column, the last value that is not empty."""
+    if new.index.has_duplicates:
+        new = new.groupby(level=0, sort=False).last()
     if not len(old):
         return new
     return pd.concat([old[~old.index.isin(new.index)], new])
@@ -113,7 +116,9 @@ def load(path: Path | str, recent: int = 1000) -> Memory:
     memory = Memory()
     if not path.exists():
         return memory
-    with sqlite3.connect(path) as db:
+    # closing(): `with connect()` only commits; an open handle would block the rename of the
+    # new memory over this file on Windows.
+    with contextlib.closing(sqlite3.connect(path)) as db:
         db.executescript(SCHEMA)
         columns = ", ".join(WRITTEN_FIELDS)
         rows = db.execute(f"SELECT lead_id, {columns} FROM written").fetchall()

@@ -796,6 +796,7 @@ class Package:
                     else:
                         with zin.open(name) as src:
                             shutil.copyfileobj(src, out, 1 << 20)
+        _cell_tail.cache_clear()  # up to ~30 MB of cell XML: not kept past the write
 
 
 def _write_pieces(pieces: Iterable[bytes | memoryview], out: IO[bytes], *,

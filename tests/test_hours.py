@@ -94,3 +94,19 @@ def test_many_moments_at_once_are_the_single_results(week, closed, starts, minut
             hours.add_many(moments, minutes)
         return
     assert hours.add_many(moments, minutes).astype(object).tolist() == expected
+
+
+@given(weeks, holidays, st.lists(st.one_of(st.none(), moments), min_size=1, max_size=20),
+       st.integers(min_value=0, max_value=60 * 24 * 10))
+def test_subtracting_many_moments_at_once_is_subtracting_each(week, closed, ends, minutes):
+    """Rules counted back from their anchor ("confirm 24 h before the appointment"), 0 minutes
+    included: subtracting 0 stays at or before the moment, adding 0 may move forward."""
+    hours = OpeningHours.of(dict(enumerate(week)), closed)
+    moments = np.array(ends, dtype="datetime64[us]")
+    try:
+        expected = [None if e is None else hours.subtract(e, minutes) for e in ends]
+    except ValueError:
+        with pytest.raises(ValueError):
+            hours.subtract_many(moments, minutes)
+        return
+    assert hours.subtract_many(moments, minutes).astype(object).tolist() == expected

@@ -49,6 +49,9 @@ def test_merge_keeps_leads_no_longer_in_the_workbook():
                        index=pd.Index(["L-2", "L-3", "L-3"], dtype=object))
     merged = mem.merge(old, new)
     assert merged["owner"].to_dict() == {"L-1": "Anna", "L-2": "Cleo", "L-3": "Eve"}
+    copied = pd.DataFrame({"owner": ["Dan", None]}, index=pd.Index(["L-3", "L-3"], dtype=object))
+    assert mem.merge(old, copied)["owner"].to_dict()["L-3"] == "Dan", \
+        "a copied row without a value erased what the engine wrote on the first"
 
 
 def test_assignments_are_appended_across_runs(tmp_path):

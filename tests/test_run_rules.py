@@ -738,3 +738,19 @@ def test_json_summary_matches_the_book(board_result):
     # Won lead outside the window; no win inside it.
     assert overall["win_rate"] in (0, 0.0), overall
 
+
+
+def test_a_row_copied_with_its_lead_id_is_assigned_and_reported(tmp_path):
+    """Dealers copy rows, Lead ID and all: both copies get an owner, the run does not fail,
+    and the repeated id is reported."""
+    leads = [["Lead ID", "Received", "Name", "Phone", "Source", "Status", "Store", "Owner"]]
+    leads += [["L-COPY" if k in (0, 2) else None, d(2026, 11, 20, 12, k), f"Buyer {k}",
+               f"+44 7700 90040{k}", "Email", "New", "Main", None] for k in range(4)]
+    book = write_book(tmp_path / "copied.xlsx", {"Leads": leads, "Team": TEAM})
+    run = ok(run_forecourt(book, "--json"))
+    assert run.data["assigned"] == 4
+    assert [i["code"] for i in run.data["issues"]].count("duplicate-lead-id") == 1
+    ws = openpyxl.load_workbook(book)["Leads"]
+    owner = column_of(ws, "Owner")
+    assert all(ws[f"{owner}{row}"].value for row in range(2, 6))
+    ok(run_forecourt(book))  # and again, with the memory of the first run

@@ -8,6 +8,7 @@ workbooks are refused with the exit codes of ``check`` and left as they were.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -327,3 +328,48 @@ def test_a_sheet_with_prefixed_xml_is_refused_cleanly(tmp_path):
     assert result.returncode == 4, result.stderr
     assert "prefixed XML" in result.stderr and "Traceback" not in result.stderr
     assert book.read_bytes() == before
+
+
+def _locked_state(monkeypatch, failures: int) -> list[str]:
+    """os.replace refuses the memory file ``failures`` times, as Windows does while a virus
+    scanner or a database browser holds it (no such locks on Linux: simulated here)."""
+    real = os.replace
+    refused: list[str] = []
+
+    def replace(src, dst):
+        if str(dst).endswith(".forecourt.sqlite") and len(refused) < failures:
+            refused.append(str(dst))
+            raise PermissionError(13, "The process cannot access the file", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return refused
+
+
+def test_a_memory_file_locked_for_a_moment_is_replaced_on_a_retry(tmp_path, monkeypatch):
+    from forecourt.engine import run
+
+    book = build_rich(tmp_path)
+    refused = _locked_state(monkeypatch, failures=2)
+    result = run(book, as_of=dt.datetime(2026, 11, 23, 10))
+    assert result.written and len(refused) == 2
+    assert state_path(book).exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def test_a_memory_file_that_stays_locked_is_exit_7_and_the_new_memory_is_kept(tmp_path,
+                                                                             monkeypatch):
+    from forecourt.engine import run
+    from forecourt.errors import CannotWrite, ExitCode
+
+    book = build_rich(tmp_path)
+    before = book.read_bytes()
+    _locked_state(monkeypatch, failures=99)
+    with pytest.raises(CannotWrite) as caught:
+        run(book, as_of=dt.datetime(2026, 11, 23, 10))
+    side = state_path(book).with_name(TEMP_PREFIX + state_path(book).name)
+    assert caught.value.exit_code == ExitCode.CANNOT_WRITE
+    assert str(side) in str(caught.value) and "was written" in str(caught.value)
+    assert book.read_bytes() != before, "the workbook is in place (it was renamed first)"
+    with sqlite3.connect(side) as db:  # the new memory, whole, for a person to put in place
+        assert db.execute("SELECT COUNT(*) FROM status").fetchone()[0] > 0

@@ -190,7 +190,9 @@ class _Clock:
         if rule.clock == "calendar":
             delta = np.timedelta64(rule.minutes, "m")
             return (anchor - delta) if rule.before else (anchor + delta)
-        return self.hours.add_many(anchor, -rule.minutes if rule.before else rule.minutes)
+        if rule.before:
+            return self.hours.subtract_many(anchor, rule.minutes)
+        return self.hours.add_many(anchor, rule.minutes)
 
 
 def _times(frame: pd.DataFrame, name: str) -> np.ndarray:
