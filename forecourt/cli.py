@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import sys
@@ -362,7 +363,12 @@ def entry() -> NoReturn:
     exit takes longer than reading a small workbook. Nothing is left to clean up by then (the
     workbook is renamed into place, the memory committed, every file closed), so the process
     flushes its output and ends with ``os._exit``.
+
+    Python's cyclic garbage collector is off for the command: a run's cells and frames hold no
+    reference cycles worth collecting (a 100k run peaks at the same memory either way), and its
+    scans of millions of new objects took a tenth of a 10k run.
     """
+    gc.disable()
     code = main()
     try:
         sys.stdout.flush()
