@@ -366,7 +366,8 @@ def entry() -> NoReturn:
 
     Python's cyclic garbage collector is off for the command: a run's cells and frames hold no
     reference cycles worth collecting (a 100k run peaks at the same memory either way), and its
-    scans of millions of new objects took a tenth of a 10k run.
+    scans of millions of new objects took a tenth of a 10k run. (A command that keeps running,
+    such as a loop, must turn it back on.)
     """
     gc.disable()
     code = main()
