@@ -99,11 +99,6 @@ def _minute(value: Any) -> str:
     return str(value).strip()
 
 
-def _py(series: pd.Series) -> list[dt.datetime | None]:
-    """A datetime column as Python datetimes, None for NaT (C speed, no Timestamp objects)."""
-    return series.to_numpy(dtype="datetime64[us]").astype(object).tolist()
-
-
 def _minutes(series: pd.Series) -> pd.Series:
     """:func:`_minute` for a whole column (vectorised for datetime columns)."""
     if pd.api.types.is_datetime64_any_dtype(series):

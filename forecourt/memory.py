@@ -83,15 +83,6 @@ class Memory:
         default_factory=list)
     last_seq: int = 0
 
-    @property
-    def next_seq(self) -> int:
-        return max(self.rotation.values(), default=0) + 1
-
-    def wrote(self, lead_ids: pd.Series | list[str], fld: str) -> np.ndarray:
-        """What the engine last wrote into ``fld`` for each lead (None where nothing)."""
-        values = self.written[fld].reindex(pd.Index(lead_ids, dtype=object))
-        return values.where(values.notna(), None).to_numpy(dtype=object)
-
     def assign(self, lead_id: str, row: int, owner: str, fallback: bool, reason: str,
                skipped: str) -> None:
         self.last_seq += 1

@@ -134,15 +134,12 @@ def _sheet(book: python_calamine.CalamineWorkbook, name: str) -> Tab:
     return Tab(name, rows, first_row=start[0] + 1, first_col=start[1], merged=merged)
 
 
-def generated_sheets(path: Path) -> set[str]:
-    """Names of the sheets forecourt wrote itself (KPI, Issues, Log): rebuilt on every run,
-    so not worth parsing (a big book's Issues sheet holds thousands of rows). Only the start
-    of each sheet is inflated to look at its A1."""
-    return _survey(path)[0]
-
-
 def _survey(path: Path) -> tuple[set[str], dict[str, int]]:
-    """(:func:`generated_sheets`, each sheet's unpacked XML size)."""
+    """(the sheets forecourt wrote itself, each sheet's unpacked XML size).
+
+    The KPI, Issues and Log sheets are rebuilt on every run, so they are not worth parsing (a
+    big book's Issues sheet holds thousands of rows); only the start of each sheet is
+    inflated to look at its A1."""
     from forecourt.sync.xlsx_write import is_ours, sheet_parts
 
     with zipfile.ZipFile(path) as zf:

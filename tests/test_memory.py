@@ -37,7 +37,8 @@ def test_what_is_saved_loads_back(tmp_path_factory, written, status):
 
     back = mem.load(path)
     for lead, values in written.items():
-        assert tuple(back.wrote([lead], f)[0] for f in mem.WRITTEN_FIELDS) == values
+        row = back.written.loc[lead]
+        assert tuple(None if pd.isna(v) else v for v in row[list(mem.WRITTEN_FIELDS)]) == values
     got = {lead: (None if pd.isna(r.status) else r.status, r.since.to_pydatetime(), r.furthest)
            for lead, r in back.status.iterrows()}
     assert got == status
