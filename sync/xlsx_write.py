@@ -799,19 +799,25 @@ class Package:
         _cell_tail.cache_clear()  # up to ~30 MB of cell XML: not kept past the write
 
 
+def _chunks(pieces: Iterable[bytes | memoryview]) -> Iterator[bytearray]:
+    """Many small pieces (rows) joined into about 1 MiB at a time, for zlib."""
+    buffer = bytearray()
+    for piece in pieces:
+        buffer += piece
+        if len(buffer) >= (1 << 20):
+            yield buffer
+            buffer = bytearray()
+    yield buffer
+
+
 def _write_pieces(pieces: Iterable[bytes | memoryview], out: IO[bytes], *,
                   in_background: bool) -> None:
-    """Write many small pieces (rows) to a zip member 1 MiB at a time. ``in_background``:
-    a second thread compresses each MiB (zlib releases the GIL) while this one makes the next,
-    so a big sheet's rewriting and compressing overlap."""
+    """Write pieces to a zip member. ``in_background``: a second thread compresses each MiB
+    (zlib releases the GIL) while this one makes the next, so a big sheet's rewriting and
+    compressing overlap."""
     if not in_background:
-        buffer = bytearray()
-        for piece in pieces:
-            buffer += piece
-            if len(buffer) >= (1 << 20):
-                out.write(buffer)
-                buffer.clear()
-        out.write(buffer)
+        for chunk in _chunks(pieces):
+            out.write(chunk)
         return
     ready: queue.Queue[bytearray | None] = queue.Queue(maxsize=2)
     failed: list[BaseException] = []
@@ -827,15 +833,10 @@ def _write_pieces(pieces: Iterable[bytes | memoryview], out: IO[bytes], *,
     worker = threading.Thread(target=drain, name="forecourt-compress", daemon=True)
     worker.start()
     try:
-        buffer = bytearray()
-        for piece in pieces:
-            buffer += piece
-            if len(buffer) >= (1 << 20):
-                if failed:
-                    break
-                ready.put(buffer)
-                buffer = bytearray()
-        ready.put(buffer)
+        for chunk in _chunks(pieces):
+            if failed:
+                break
+            ready.put(chunk)
     finally:
         ready.put(None)
         worker.join()
