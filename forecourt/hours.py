@@ -221,6 +221,7 @@ class OpeningHours:
         known = ~np.isnat(s)
         if not known.any():
             return out
+
         def one(x: dt.datetime) -> dt.datetime:
             return self.subtract(x, -minutes) if back else self.add(x, minutes)
 
