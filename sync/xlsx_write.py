@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 import os
 import posixpath
 import queue
@@ -62,12 +63,18 @@ CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_EPOCH_MICROS = (_EXCEL_EPOCH - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
 _ATTR_R = re.compile(rb'\br="([A-Z]+)?(\d+)?"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
 _CELL_REF = re.compile(rb'<c r="([A-Z]+)')
+# A row or cell without its (optional) reference as first attribute.
+_ROW_WITHOUT_REF = re.compile(rb'<row(?! r=")[\s>/]')
+_CELL_WITHOUT_REF = re.compile(rb'<c(?! r=")[\s>/]')
+_TZINFO = operator.attrgetter("tzinfo")
+_FIRST = operator.itemgetter(0)
 _COLUMNS: dict[bytes, int] = {}
 
 
@@ -215,16 +222,39 @@ def _cell_tail(kind: type, value: Value, style: int | None, date_style: int) -> 
             f"</t></is></c>").encode()
 
 
-def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int, Value],
+# A cell to write: (column index, value, its XML after ``<c r="REF`` when it has no style).
+_Cell = tuple[int, Value, bytes]
+
+
+def _column_tails(values: list[Value], date_style: int) -> list[bytes]:
+    """:func:`_cell_tail` of each value (unstyled). A column of naive datetimes (the engine's
+    due times and status dates: mostly different values, so the cache would miss) is computed
+    at once, its serial numbers by numpy."""
+    if (values and set(map(type, values)) == {dt.datetime}
+            and not any(map(_TZINFO, values))):
+        import pandas as pd
+
+        micros = pd.DatetimeIndex(values).as_unit("us").asi8 - _EPOCH_MICROS
+        # int64 -> float64 is exact below 2**53 us (year 287,000) and the division is
+        # correctly rounded, as timedelta / timedelta is: the same floats as excel_serial.
+        serials = map(round, (micros / 86_400_000_000).tolist(), itertools.repeat(8))
+        head = f'" s="{date_style}"><v>'
+        return (head + f"</v></c>\0{head}".join(map(repr, serials)) + "</v></c>") \
+            .encode().split(b"\0")
+    return [_cell_tail(v.__class__, v, None, date_style) for v in values]
+
+
+def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cell],
                  styles: Styles, date_style: int, header_style: int | None,
                  refs_known: bool = False) -> bytes:
-    """The row with ``writes`` applied; other cells are copied byte for byte, unparsed.
+    """The row with ``cells`` (sorted by column, one each) written; other cells are copied byte
+    for byte, unparsed.
 
     Cells are found by their reference (``<c r="K5"``) with bytes.find, so a row's other
     cells are never parsed; a new cell goes before the first cell to its right.
     """
     body = body or b""
-    if not refs_known and body.count(b"<c") != body.count(b'<c r="'):
+    if not refs_known and _CELL_WITHOUT_REF.search(body):
         body = _with_cell_refs(body, number)
     last_col = -1
     tail = body.rfind(b'<c r="')
@@ -239,23 +269,24 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
     # Writes left of it are new cells that all go just before it, without another search.
     after: tuple[int, int] = (last_col + 1, end)
     known_after = False
-    for j in sorted(writes):
-        value = writes[j]
+    for j, value, tail in cells:
         ref = b'<c r="' + _letter_bytes(j) + number_bytes
-        style: int | None = None
-        if known_after and j < after[0]:
-            cell_start = -1
+        if j > last_col:  # right of every cell: appended
+            cell_start = cell_end = end
+            style = header_style
+        elif known_after and j < after[0]:  # left of the same existing cell as the last one
+            cell_start = cell_end = after[1]
+            style = header_style
         else:
             known_after = False
-            cell_start = body.find(ref + b'"', done) if j <= last_col else -1
-        if cell_start != -1:
-            tag_end = body.index(b">", cell_start)
-            cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
-                else body.index(b"</c>", tag_end) + 4
-            sm = _ATTR_S.search(body, cell_start, tag_end)
-            style = int(sm.group(1)) if sm else None
-        else:  # a new cell: before the first cell to its right, else at the end
-            if not known_after:
+            cell_start = body.find(ref + b'"', done)
+            if cell_start != -1:
+                tag_end = body.index(b">", cell_start)
+                cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
+                    else body.index(b"</c>", tag_end) + 4
+                sm = _ATTR_S.search(body, cell_start, tag_end)
+                style = int(sm.group(1)) if sm else None
+            else:  # a new cell: before the first cell to its right
                 after = (last_col + 1, end)
                 for k in range(j + 1, last_col + 1):
                     at = body.find(b'<c r="' + _letter_bytes(k) + number_bytes + b'"', done)
@@ -263,14 +294,15 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, writes: dict[int
                         after = (k, at)
                         break
                 known_after = True
-            cell_start = cell_end = after[1]
-            style = header_style
-        use_date = date_style
-        if style and isinstance(value, dt.datetime | dt.date) and styles.is_date_style(style):
-            use_date = style
+                cell_start = cell_end = after[1]
+                style = header_style
+        if style:
+            use_date = date_style
+            if isinstance(value, dt.datetime | dt.date) and styles.is_date_style(style):
+                use_date = style
+            tail = _cell_tail(value.__class__, value, style, use_date)
         if cell_start > done:
             out.append(body[done:cell_start])
-        tail = _cell_tail(value.__class__, value, style, use_date)
         if tail:
             out.append(ref + tail)
         done = cell_end
@@ -311,7 +343,7 @@ def _with_cell_refs(body: bytes, number: int) -> bytes:
     return b"".join(out) + body[last:]
 
 
-def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, Value]],
+def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]],
                      styles: Styles, date_style: int, header_row: int | None,
                      header_style: int | None) -> Iterator[bytes | memoryview]:
     """The new <sheetData> body, piece by piece: untouched stretches as views of ``xml`` (no
@@ -321,13 +353,13 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, dict[int, V
     pending = sorted(writes)
     last = lo
 
-    refs_known = xml.count(b"<c", lo, hi) == xml.count(b'<c r="', lo, hi)
+    refs_known = _CELL_WITHOUT_REF.search(xml, lo, hi) is None
 
     def new_row(n: int) -> bytes:
         return _rewrite_row(f' r="{n}"'.encode(), None, n, writes[n], styles, date_style,
                             header_style if n == header_row else None)
 
-    if xml.count(b"<row ", lo, hi) == xml.count(b'<row r="', lo, hi):
+    if _ROW_WITHOUT_REF.search(xml, lo, hi) is None:
         pos = lo
         for n in pending:
             at = xml.find(f'<row r="{n}"'.encode(), pos, hi)
@@ -420,6 +452,43 @@ _OUR_CF = re.compile(rb"<conditionalFormatting\b[^>]*>(?:(?!</conditionalFormatt
                      + _MARKER + rb".*?</conditionalFormatting>", re.S)
 
 
+def _row_cells(edit: SheetEdit, date_style: int) -> tuple[dict[int, list[_Cell]], int, int]:
+    """The edit's writes by row, each row's sorted by column with one write per cell (a
+    later write to a cell wins, as in :meth:`SheetEdit.cells`); and the largest column and row
+    written."""
+    rows: dict[int, list[_Cell]] = {}
+    max_col, max_row = -1, 0
+    unsorted: set[int] = set()  # rows whose cells are not in column order, or repeat one
+    for w in edit.writes:  # single cells, before the columns
+        j = column_index(w.column)
+        tail = _cell_tail(w.value.__class__, w.value, None, date_style)
+        rows.setdefault(w.row, []).append((j, w.value, tail))
+        unsorted.add(w.row)
+        max_col = max(max_col, j)
+        max_row = max(max_row, w.row)
+    last_j = -1
+    for c in edit.columns:
+        if not c.rows:
+            continue
+        j = column_index(c.column)
+        for row, cell in zip(c.rows, zip(itertools.repeat(j), c.values,
+                                         _column_tails(c.values, date_style)), strict=True):
+            cells = rows.get(row)
+            if cells is None:
+                rows[row] = [cell]
+            else:
+                cells.append(cell)
+        if j <= last_j:
+            unsorted.update(c.rows)
+        last_j = max(last_j, j)
+        max_col = max(max_col, j)
+        max_row = max(max_row, max(c.rows))
+    for row in unsorted:
+        by_col = {cell[0]: cell for cell in rows[row]}  # the last write of each cell wins
+        rows[row] = sorted(by_col.values(), key=_FIRST)
+    return rows, max_col, max_row
+
+
 def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | None = None
                ) -> tuple[Iterator[bytes | memoryview], bool]:
     """Apply one :class:`SheetEdit` to a worksheet part: (pieces of the new part, changed?)."""
@@ -429,29 +498,10 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
                                  "the workbook in Excel or LibreOffice, save it, and run again "
                                  "(nothing was written).", sheet=edit.sheet)
     date_style = styles.cell_style(DATE_FORMAT)
-    writes: dict[int, dict[int, Value]] = {}
-    max_col = -1
-    max_row = 0
-    for w in edit.writes:
-        j = column_index(w.column)
-        writes.setdefault(w.row, {})[j] = w.value
-        max_col = max(max_col, j)
-        max_row = max(max_row, w.row)
-    for c in edit.columns:
-        if not c.rows:
-            continue
-        j = column_index(c.column)
-        for row, value in zip(c.rows, c.values, strict=True):
-            cells = writes.get(row)
-            if cells is None:
-                writes[row] = {j: value}
-            else:
-                cells[j] = value
-        max_col = max(max_col, j)
-        max_row = max(max_row, max(c.rows))
+    writes, max_col, max_row = _row_cells(edit, date_style)
     header_style = None
     if header_row is not None and header_row in writes:
-        header_style = _header_style(xml, header_row, min(writes[header_row]))
+        header_style = _header_style(xml, header_row, writes[header_row][0][0])
 
     start = xml.find(b"<sheetData")
     if start == -1:
