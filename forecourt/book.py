@@ -82,8 +82,8 @@ def _grid(tab: Tab, cm: ColumnMap) -> tuple[list[int], np.ndarray]:
     a mapped or unknown column. A 2-D array because slicing columns out of it is several times
     faster than transposing a list of rows."""
     body = tab.rows[cm.header_index + 1:]
-    width = max((len(r) for r in body), default=0)
-    if any(len(r) != width for r in body):
+    width = max(map(len, body), default=0)
+    if min(map(len, body), default=0) != width:
         body = [list(r) + [""] * (width - len(r)) for r in body]
     if not body or not width:
         return [], np.empty((0, 0), dtype=object)
@@ -93,7 +93,12 @@ def _grid(tab: Tab, cm: ColumnMap) -> tuple[list[int], np.ndarray]:
     if not used:
         return [], grid[:0]
     cells = grid[:, used]
-    keep = ((cells != "") & ~np.equal(cells, None)).any(axis=1)
+    # Truth is a fast first pass (C, no comparisons); a row of only falsy cells still counts
+    # when one of them is a value such as 0 or FALSE.
+    keep = cells.astype(bool).any(axis=1)
+    if not keep.all():
+        rest = np.flatnonzero(~keep)
+        keep[rest] = ((cells[rest] != "") & ~np.equal(cells[rest], None)).any(axis=1)
     numbers = (np.flatnonzero(keep) + tab.excel_row(cm.header_index + 1)).tolist()
     return numbers, grid[keep]
 

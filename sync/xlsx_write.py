@@ -28,6 +28,7 @@ import re
 import shutil
 import threading
 import zipfile
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -234,19 +235,23 @@ def _column_tails(values: list[Value], date_style: int) -> list[bytes]:
             and not any(map(_TZINFO, values))):
         import pandas as pd
 
-        micros = pd.DatetimeIndex(values).as_unit("us").asi8 - _EPOCH_MICROS
-        # int64 -> float64 is exact below 2**53 us (year 287,000) and the division is
+        try:
+            micros = pd.DatetimeIndex(values).as_unit("us").asi8 - _EPOCH_MICROS
+        except (ValueError, OverflowError):  # beyond pandas' range (pandas 2: 1677-2262)
+            micros = []
+        # Below 2**53 us (until the year 2184) int64 -> float64 is exact and the division is
         # correctly rounded, as timedelta / timedelta is: the same floats as excel_serial.
-        serials = map(round, (micros / 86_400_000_000).tolist(), itertools.repeat(8))
-        head = f'" s="{date_style}"><v>'
-        return (head + f"</v></c>\0{head}".join(map(repr, serials)) + "</v></c>") \
-            .encode().split(b"\0")
+        if len(micros) and int(abs(micros).max()) < 1 << 53:
+            serials = map(round, (micros / 86_400_000_000).tolist(), itertools.repeat(8))
+            head = f'" s="{date_style}"><v>'
+            return (head + f"</v></c>\0{head}".join(map(repr, serials)) + "</v></c>") \
+                .encode().split(b"\0")
     return [_cell_tail(v.__class__, v, None, date_style) for v in values]
 
 
 def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cell],
                  styles: Styles, date_style: int, header_style: int | None,
-                 refs_known: bool = False) -> bytes:
+                 refs_known: bool = False, number_bytes: bytes | None = None) -> bytes:
     """The row with ``cells`` (sorted by column, one each) written; other cells are copied byte
     for byte, unparsed.
 
@@ -260,17 +265,19 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cel
     tail = body.rfind(b'<c r="')
     if tail != -1:
         m = _CELL_REF.match(body, tail)
-        last_col = _col(m.group(1)) if m else -1
+        if m:
+            last_col = _COLUMNS.get(m.group(1)) or _col(m.group(1))
     out: list[bytes] = []
     done = 0  # bytes of body already copied
     end = len(body)
-    number_bytes = str(number).encode()
+    number_bytes = number_bytes or str(number).encode()
+    refs = _REFS
     # The first existing cell right of the last write, once looked for: (column, position).
     # Writes left of it are new cells that all go just before it, without another search.
     after: tuple[int, int] = (last_col + 1, end)
     known_after = False
     for j, value, tail in cells:
-        ref = b'<c r="' + _letter_bytes(j) + number_bytes
+        ref = (refs[j] if j < len(refs) else _ref(j)) + number_bytes
         if j > last_col:  # right of every cell: appended
             cell_start = cell_end = end
             style = header_style
@@ -289,7 +296,8 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cel
             else:  # a new cell: before the first cell to its right
                 after = (last_col + 1, end)
                 for k in range(j + 1, last_col + 1):
-                    at = body.find(b'<c r="' + _letter_bytes(k) + number_bytes + b'"', done)
+                    at = body.find((refs[k] if k < len(refs) else _ref(k)) + number_bytes
+                                   + b'"', done)
                     if at != -1:
                         after = (k, at)
                         break
@@ -309,7 +317,16 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cel
     out.append(body[done:])
     if b"spans=" in attrs:  # optional hint that our new cells would contradict
         attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
-    return b"<row" + attrs + b">" + b"".join(out) + b"</row>"
+    return b"".join((b"<row", attrs, b">", *out, b"</row>"))
+
+
+def _ref(j: int) -> bytes:
+    """``<c r="`` and column ``j``'s letters."""
+    return b'<c r="' + _letter_bytes(j)
+
+
+# _ref of the first 64 columns, looked up for every cell written.
+_REFS = [b'<c r="' + column_letter(j).encode() for j in range(64)]
 
 
 @cache
@@ -362,17 +379,21 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]
     if _ROW_WITHOUT_REF.search(xml, lo, hi) is None:
         pos = lo
         for n in pending:
-            at = xml.find(f'<row r="{n}"'.encode(), pos, hi)
+            number = str(n).encode()
+            at = xml.find(b'<row r="' + number + b'"', pos, hi)
             if at != -1:
                 tag_end = xml.index(b">", at)
+                # bytes, not slices of a bytearray part: their cell letters are dict keys
                 if xml[tag_end - 1] == 47:  # <row .../>
-                    attrs, body, row_end = xml[at + 4:tag_end - 1], None, tag_end + 1
+                    attrs, body, row_end = bytes(view[at + 4:tag_end - 1]), None, tag_end + 1
                 else:
                     close = xml.index(b"</row>", tag_end)
-                    attrs, body, row_end = xml[at + 4:tag_end], xml[tag_end + 1:close], close + 6
+                    attrs, body, row_end = (bytes(view[at + 4:tag_end]),
+                                            bytes(view[tag_end + 1:close]), close + 6)
                 yield view[last:at]
                 yield _rewrite_row(attrs, body, n, writes[n], styles, date_style,
-                                   header_style if n == header_row else None, refs_known)
+                                   header_style if n == header_row else None, refs_known,
+                                   number)
                 last = pos = row_end
                 continue
             # No such row yet: it goes before the first row with a higher number.
@@ -456,13 +477,13 @@ def _row_cells(edit: SheetEdit, date_style: int) -> tuple[dict[int, list[_Cell]]
     """The edit's writes by row, each row's sorted by column with one write per cell (a
     later write to a cell wins, as in :meth:`SheetEdit.cells`); and the largest column and row
     written."""
-    rows: dict[int, list[_Cell]] = {}
+    rows: defaultdict[int, list[_Cell]] = defaultdict(list)
     max_col, max_row = -1, 0
     unsorted: set[int] = set()  # rows whose cells are not in column order, or repeat one
     for w in edit.writes:  # single cells, before the columns
         j = column_index(w.column)
         tail = _cell_tail(w.value.__class__, w.value, None, date_style)
-        rows.setdefault(w.row, []).append((j, w.value, tail))
+        rows[w.row].append((j, w.value, tail))
         unsorted.add(w.row)
         max_col = max(max_col, j)
         max_row = max(max_row, w.row)
@@ -473,11 +494,7 @@ def _row_cells(edit: SheetEdit, date_style: int) -> tuple[dict[int, list[_Cell]]
         j = column_index(c.column)
         for row, cell in zip(c.rows, zip(itertools.repeat(j), c.values,
                                          _column_tails(c.values, date_style)), strict=True):
-            cells = rows.get(row)
-            if cells is None:
-                rows[row] = [cell]
-            else:
-                cells.append(cell)
+            rows[row].append(cell)
         if j <= last_j:
             unsorted.update(c.rows)
         last_j = max(last_j, j)
@@ -486,7 +503,7 @@ def _row_cells(edit: SheetEdit, date_style: int) -> tuple[dict[int, list[_Cell]]
     for row in unsorted:
         by_col = {cell[0]: cell for cell in rows[row]}  # the last write of each cell wins
         rows[row] = sorted(by_col.values(), key=_FIRST)
-    return rows, max_col, max_row
+    return dict(rows), max_col, max_row
 
 
 def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | None = None

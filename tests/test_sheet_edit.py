@@ -160,7 +160,7 @@ def test_written_sheet_holds_the_old_cells_with_the_writes_applied(sheet, edit):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(datetimes, min_size=1, max_size=40), st.integers(1, 300))
+@given(st.lists(datetimes | st.datetimes(), min_size=1, max_size=40), st.integers(1, 300))
 def test_a_column_of_datetimes_is_written_as_one_by_one(values, date_style):
     assert _column_tails(values, date_style) == [
         _cell_tail(dt.datetime, v, None, date_style) for v in values]

@@ -87,3 +87,28 @@ def test_bad_vins_are_reported_on_both_the_leads_and_the_stock_tab(tmp_path):
     found = {(i.sheet, i.cell, i.code) for i in read_book(path).issues if i.code.startswith("vin-")}
     assert found >= {("Leads", "E2", "vin-check-digit"), ("Leads", "E3", "vin-characters"),
                      ("Stock", "A2", "vin-check-digit"), ("Stock", "A3", "vin-length")}
+
+
+@given(st.lists(st.one_of(st.none(), vins,
+                          st.sampled_from(["KZN185-1234567", "W0L0XCF0814", "1M8GDM9AXKP042788"]),
+                          st.text(alphabet=VIN_ALPHABET + "io-", max_size=19)), max_size=30),
+       st.randoms())
+def test_schema_checks_agree_with_vin_problem_for_every_row(values, rnd):
+    """The schema decides each distinct VIN once; every row of it, repeated or not, gets the
+    verdict vin_problem gives that VIN alone, and empty cells pass."""
+    import pandas as pd
+
+    from forecourt.validators.schemas import (
+        vin_characters_ok,
+        vin_check_digit_ok,
+        vin_length_ok,
+    )
+
+    column = values + [rnd.choice(values) for _ in values] if values else []
+    s = pd.Series(column, dtype=object, index=[f"r{k}" for k in range(len(column))])
+    checks = {"vin-length": vin_length_ok(s), "vin-characters": vin_characters_ok(s),
+              "vin-check-digit": vin_check_digit_ok(s)}
+    for code, verdicts in checks.items():
+        assert list(verdicts.index) == list(s.index)
+        for value, ok in zip(column, verdicts, strict=True):
+            assert ok == (value is None or vin_problem(value) != code), (code, value)

@@ -11,8 +11,10 @@ Rules that compare rows (duplicates, links to stock, "received in the future") l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -21,30 +23,30 @@ from forecourt.validators.vin import FRAME_NUMBER, VIN_CHARS, check_digit, check
 from forecourt.validators.vocabulary import CHANNEL_CLASSES, STATUS_ORDER, STOCK_STATUSES
 
 
-def _vins(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = s.astype("string")
-    frame = text.str.fullmatch(FRAME_NUMBER.pattern).fillna(False).astype(bool)
-    return text, frame
+def _per_vin(s: pd.Series, ok: Callable[[Any], bool]) -> pd.Series:
+    """``ok`` of each value, decided once per distinct VIN (a leads tab names the same cars
+    again and again); empty cells pass."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    verdicts = np.array([ok(v) for v in uniques] + [True], dtype=bool)  # [-1]: empty
+    return pd.Series(verdicts[codes], index=s.index)
 
 
 def vin_length_ok(s: pd.Series) -> pd.Series:
-    text, frame = _vins(s)
-    return s.isna() | frame | (text.str.len() == 17).fillna(False).astype(bool)
+    return _per_vin(s, lambda v: len(str(v)) == 17 or FRAME_NUMBER.fullmatch(str(v)) is not None)
 
 
 def vin_characters_ok(s: pd.Series) -> pd.Series:
-    text, frame = _vins(s)
-    right = text.str.fullmatch(VIN_CHARS.pattern).fillna(False).astype(bool)
-    return s.isna() | frame | (text.str.len() != 17).fillna(True).astype(bool) | right
+    return _per_vin(s, lambda v: len(str(v)) != 17 or VIN_CHARS.fullmatch(str(v)) is not None
+                    or FRAME_NUMBER.fullmatch(str(v)) is not None)
 
 
 def vin_check_digit_ok(s: pd.Series) -> pd.Series:
-    def ok(v: object) -> bool:
+    def ok(v: Any) -> bool:
         if not isinstance(v, str) or len(v) != 17 or not VIN_CHARS.match(v):
             return True
         return not check_digit_required(v) or v[8] == check_digit(v)
 
-    return s.map(ok).astype(bool)
+    return _per_vin(s, ok)
 
 
 class VinChecks(pa.DataFrameModel):
