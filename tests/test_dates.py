@@ -39,6 +39,22 @@ def test_real_dates_and_datetimes_pass_through(moment):
     assert out[1] == pd.Timestamp(moment.date())
 
 
+cells = st.one_of(moments, moments.map(lambda d: d.date()), st.just(""), st.none(),
+                  moments.map(lambda d: d.strftime("%d.%m.%Y %H:%M")),
+                  st.sampled_from(["soon", " "]),
+                  st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2001, 1, 1)))
+
+
+@given(st.lists(cells, max_size=20))
+def test_a_column_reads_as_its_cells_one_by_one(column):
+    """A column of real dates takes a faster way than one with text in it: both read every
+    cell as it reads alone."""
+    whole = to_datetimes(column).tolist()
+    alone = [to_datetimes([v])[0] for v in column]
+    assert [None if pd.isna(v) else v for v in whole] == [None if pd.isna(v) else v
+                                                          for v in alone]
+
+
 @pytest.mark.parametrize("junk", ["gestern", "soon", "31.02.2026", "12", "", None, True, 3.5])
 def test_unreadable_or_empty_is_missing(junk):
     assert pd.isna(to_datetimes([junk])[0])

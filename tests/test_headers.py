@@ -1,9 +1,19 @@
 """Header mapping: synonyms in three languages, accents, near misses, ambiguous words."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forecourt.sync.base import Tab
-from forecourt.validators.headers import find_layout, map_columns
+from forecourt.validators.headers import (
+    HEADER_SCAN_ROWS,
+    _score_row,
+    find_header,
+    find_layout,
+    map_columns,
+)
+
+KINDS = ["leads", "stock", "team"]
 
 
 def _fields(kind, headers, language=None):
@@ -41,3 +51,18 @@ def test_tabs_are_found_by_content_when_names_are_unknown():
     assert layout.tabs["leads"] is leads
     assert layout.tabs["stock"] is stock
     assert layout.maps["leads"].header_row == 3
+
+
+words = st.sampled_from(["Received", "Name", "Telefon", "Telefonnumer", "Quelle", "Status",
+                         "Fahrgestellnummer", "Zrodlo", "Eingangsdatum", "Smith", "Leeds",
+                         "AutoTrader", "", " ", "forecourt", "Marke / Modell", 12, None])
+
+
+@given(st.lists(st.lists(words, max_size=8), max_size=12), st.sampled_from(KINDS))
+def test_the_header_row_is_the_best_scoring_row(rows, kind):
+    """Rows that cannot beat the best so far skip fuzzy matching; the row found is still the
+    first of the highest score."""
+    scores = [_score_row(kind, row) for row in rows[:HEADER_SCAN_ROWS]]
+    best = max(scores, default=0.0)
+    expected = (scores.index(best), best) if best > 0 else (-1, 0.0)
+    assert find_header(kind, Tab("x", rows)) == expected

@@ -70,13 +70,25 @@ def _match(kind: str, text: str) -> tuple[list[tuple[str, str]], str | None]:
     return [], None
 
 
-def _score_row(kind: str, row: list) -> float:
+def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
+    """How header-like a row is: 1 per known header, 0.5 per near miss. A row that cannot
+    score over ``beat`` is not fuzzy-matched (the slow part): its score is then a lower
+    bound, still at most ``beat``."""
+    table = _synonyms(kind)
     score = 0.0
+    near: list[str] = []  # keys that could still be near misses
     for cell in row:
         if isinstance(cell, str) and cell.strip():
-            candidates, fuzzy = _match(kind, cell)
-            if candidates:
-                score += 0.5 if fuzzy else 1.0
+            key = fold(cell)
+            if key in table:
+                score += 1.0
+            elif len(key) >= 5:
+                near.append(key)
+    if score + 0.5 * len(near) <= beat:
+        return score
+    for key in near:
+        if process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF):
+            score += 0.5
     return score
 
 
@@ -84,7 +96,7 @@ def find_header(kind: str, tab: Tab) -> tuple[int, float]:
     """(index into tab.rows, score) of the most header-like row among the first rows."""
     best, best_score = -1, 0.0
     for i, row in enumerate(tab.rows[:HEADER_SCAN_ROWS]):
-        score = _score_row(kind, row)
+        score = _score_row(kind, row, best_score)
         if score > best_score:
             best, best_score = i, score
     return best, best_score
