@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from forecourt.hours import OpeningHours
 from forecourt.issues import make_issue
-from forecourt.rules.kpi import compute_kpis, issues_sheet, kpi_sheet, log_sheet
+from forecourt.rules.kpi import BLANK, compute_kpis, issues_sheet, kpi_sheet, log_sheet
 from forecourt.settings import DEFAULT_HOURS
 from forecourt.validators.vocabulary import CHANNEL_CLASSES, OPEN_STATUSES, STATUS_ORDER
 
@@ -477,3 +477,35 @@ def test_log_sheet_explains_each_assignment():
     assert body[1][3] == "yes"
     assert body[1][5] == "Ben: inactive; Cara: at cap (5 open leads)"
     assert set(sheet.widths) >= set("ABCDEF")
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_leads(), st.integers(min_value=1, max_value=60))
+def test_each_group_has_the_metrics_of_its_leads_alone(leads, window_days):
+    """Groups are computed together in one pass; each must equal its own leads computed on
+    their own, and the groups come biggest first (by source: in channel order)."""
+    kpis = compute_kpis(leads, HOURS, AS_OF, window_days)
+    start = AS_OF - dt.timedelta(days=window_days)
+    window = leads[(leads["received_at"] > start) & (leads["received_at"] <= AS_OF)]
+    for key, column in (("by_source", "channel"), ("by_owner", "owner"), ("by_store", "store")):
+        if key not in kpis:
+            continue
+        names = window[column].where(window[column].fillna("") != "", BLANK)
+        assert set(kpis[key]) == set(names)
+        for name, metrics in kpis[key].items():
+            alone = compute_kpis(window[names == name], HOURS, AS_OF, window_days)
+            assert metrics == alone["overall"], (key, name)
+        if key != "by_source":
+            sizes = [m["leads"] for name, m in kpis[key].items() if name != BLANK]
+            assert sizes == sorted(sizes, reverse=True)
+    now = kpis["now"]
+    status = leads["status"].fillna("New")
+    open_ = leads[~status.isin(["Won", "Lost"])]
+    owners = open_["owner"].where(open_["owner"].fillna("") != "", BLANK)
+    assert set(now["by_owner"]) == set(owners)
+    for name, counts in now["by_owner"].items():
+        alone = compute_kpis(open_[owners == name], HOURS, AS_OF, window_days)["now"]
+        assert counts == {k: alone[k] for k in counts}, name
+    for name, counts in now["by_status"].items():
+        alone = compute_kpis(open_[status[open_.index] == name], HOURS, AS_OF, window_days)
+        assert counts == {k: alone["now"][k] for k in counts}, name
