@@ -164,3 +164,16 @@ def test_written_sheet_holds_the_old_cells_with_the_writes_applied(sheet, edit):
 def test_a_column_of_datetimes_is_written_as_one_by_one(values, date_style):
     assert _column_tails(values, date_style) == [
         _cell_tail(dt.datetime, v, None, date_style) for v in values]
+
+
+whole_minutes = st.datetimes(dt.datetime(1899, 12, 30), dt.datetime(2200, 1, 1)).map(
+    lambda d: d.replace(second=0, microsecond=0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(whole_minutes, min_size=1, max_size=40), st.integers(1, 300))
+def test_a_column_of_whole_minutes_is_written_as_one_by_one(values, date_style):
+    """The engine's due times are whole minutes: their text is built from the day number and
+    a table of the minutes of a day, and must match excel_serial's exactly."""
+    assert _column_tails(values, date_style) == [
+        _cell_tail(dt.datetime, v, None, date_style) for v in values]
