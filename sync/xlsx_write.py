@@ -266,72 +266,86 @@ def _column_tails(values: list[Value], date_style: int) -> list[bytes]:
 def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cell],
                  styles: Styles, date_style: int, header_style: int | None,
                  refs_known: bool = False, number_bytes: bytes | None = None) -> bytes:
-    """The row with ``cells`` (sorted by column, one each) written; other cells are copied byte
-    for byte, unparsed.
-
-    Cells are found by their reference (``<c r="K5"``) with bytes.find, so a row's other
-    cells are never parsed; a new cell goes before the first cell to its right.
-    """
+    """The row with ``cells`` (sorted by column, one each) written: see :func:`_write_cells`."""
     body = body or b""
     if not refs_known and _CELL_WITHOUT_REF.search(body):
         body = _with_cell_refs(body, number)
+    if b"spans=" in attrs:  # optional hint that our new cells would contradict
+        attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
+    out: list[bytes | memoryview] = [b"<row" + attrs + b">"]
+    done = _write_cells(body, memoryview(body), 0, len(body),
+                        number_bytes or str(number).encode(), cells, styles, date_style,
+                        header_style, out)
+    out.append(body[done:])
+    out.append(b"</row>")
+    return b"".join(out)
+
+
+def _write_cells(xml: bytes, view: memoryview, start: int, end: int, number: bytes,
+                 cells: list[_Cell], styles: Styles, date_style: int, new_style: int | None,
+                 out: list[bytes | memoryview]) -> int:
+    """Write ``cells`` (sorted by column, one each) into the row whose cells are
+    ``xml[start:end]``: append to ``out`` that stretch with them written, up to the returned
+    position (what follows it is unchanged). Other cells are copied byte for byte, unparsed.
+
+    Cells are found by their reference (``<c r="K5"``) with bytes.find, so a row's other
+    cells are never parsed; a new cell (with ``new_style``) goes before the first cell to its
+    right.
+    """
+    find, refs = xml.find, _REFS
     last_col = -1
-    tail = body.rfind(b'<c r="')
-    if tail != -1:
-        m = _CELL_REF.match(body, tail)
+    tail_at = xml.rfind(b'<c r="', start, end)
+    if tail_at != -1:
+        m = _CELL_REF.match(xml, tail_at)
         if m:
-            last_col = _COLUMNS.get(m.group(1)) or _col(m.group(1))
-    out: list[bytes] = []
-    done = 0  # bytes of body already copied
-    end = len(body)
-    number_bytes = number_bytes or str(number).encode()
-    refs = _REFS
+            letters = bytes(m.group(1))  # a slice of a bytearray part is not hashable
+            last_col = _COLUMNS.get(letters)
+            if last_col is None:
+                last_col = _col(letters)
+    done = start  # xml[:done] is in out
     # The first existing cell right of the last write, once looked for: (column, position).
     # Writes left of it are new cells that all go just before it, without another search.
-    after: tuple[int, int] = (last_col + 1, end)
+    after_col, after_at = last_col + 1, end
     known_after = False
     for j, value, tail in cells:
-        ref = (refs[j] if j < len(refs) else _ref(j)) + number_bytes
+        ref = (refs[j] if j < len(refs) else _ref(j)) + number
         if j > last_col:  # right of every cell: appended
             cell_start = cell_end = end
-            style = header_style
-        elif known_after and j < after[0]:  # left of the same existing cell as the last one
-            cell_start = cell_end = after[1]
-            style = header_style
+            style = new_style
+        elif known_after and j < after_col:  # left of the same existing cell as the last one
+            cell_start = cell_end = after_at
+            style = new_style
         else:
             known_after = False
-            cell_start = body.find(ref + b'"', done)
+            cell_start = find(ref + b'"', done, end)
             if cell_start != -1:
-                tag_end = body.index(b">", cell_start)
-                cell_end = tag_end + 1 if body[tag_end - 1] == 47 \
-                    else body.index(b"</c>", tag_end) + 4
-                sm = _ATTR_S.search(body, cell_start, tag_end)
+                tag_end = xml.index(b">", cell_start)
+                cell_end = tag_end + 1 if xml[tag_end - 1] == 47 \
+                    else xml.index(b"</c>", tag_end) + 4
+                sm = _ATTR_S.search(xml, cell_start, tag_end)
                 style = int(sm.group(1)) if sm else None
             else:  # a new cell: before the first cell to its right
-                after = (last_col + 1, end)
+                after_col, after_at = last_col + 1, end
                 for k in range(j + 1, last_col + 1):
-                    at = body.find((refs[k] if k < len(refs) else _ref(k)) + number_bytes
-                                   + b'"', done)
-                    if at != -1:
-                        after = (k, at)
+                    found = find((refs[k] if k < len(refs) else _ref(k)) + number + b'"',
+                                 done, end)
+                    if found != -1:
+                        after_col, after_at = k, found
                         break
                 known_after = True
-                cell_start = cell_end = after[1]
-                style = header_style
+                cell_start = cell_end = after_at
+                style = new_style
         if style:
             use_date = date_style
             if isinstance(value, dt.datetime | dt.date) and styles.is_date_style(style):
                 use_date = style
             tail = _cell_tail(value.__class__, value, style, use_date)
         if cell_start > done:
-            out.append(body[done:cell_start])
+            out.append(view[done:cell_start])
         if tail:
             out.append(ref + tail)
         done = cell_end
-    out.append(body[done:])
-    if b"spans=" in attrs:  # optional hint that our new cells would contradict
-        attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
-    return b"".join((b"<row", attrs, b">", *out, b"</row>"))
+    return done
 
 
 def _ref(j: int) -> bytes:
@@ -374,6 +388,58 @@ def _with_cell_refs(body: bytes, number: int) -> bytes:
     return b"".join(out) + body[last:]
 
 
+def _edit_rows_in_place(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]],
+                        styles: Styles, date_style: int, header_row: int | None,
+                        header_style: int | None) -> Iterator[bytes]:
+    """:func:`_edit_sheet_data` when every row carries its reference (what Excel, LibreOffice,
+    openpyxl and forecourt write): each row is edited where it lies in ``xml``, by positions,
+    without copying it; a few thousand pieces (about a MiB) are joined at a time. Rows of
+    another shape (new, empty, with a spans hint, cells without their reference) go through
+    :func:`_rewrite_row`."""
+    view = memoryview(xml)
+    find, index = xml.find, xml.index
+    out: list[bytes | memoryview] = []
+    last = pos = lo  # xml[last:] is still to be copied; rows before pos are done
+    for n in sorted(writes):
+        number = b"%d" % n
+        cells = writes[n]
+        row_style = header_style if n == header_row else None
+        at = find(b'<row r="' + number + b'"', pos, hi)
+        tag_end = index(b">", at) if at != -1 else -1
+        close = index(b"</row>", tag_end) if at != -1 and xml[tag_end - 1] != 47 else -1
+        if close == -1 or find(b"spans=", at, tag_end) != -1 \
+                or _CELL_WITHOUT_REF.search(xml, tag_end, close):
+            if at == -1:  # no such row yet: before the first row with a higher number
+                at = find(b'<row r="', pos, hi)
+                while at != -1:
+                    end = index(b'"', at + 8)
+                    if int(xml[at + 8:end]) > n:
+                        break
+                    at = find(b'<row r="', end, hi)
+                at = row_end = hi if at == -1 else at
+                attrs, body = b' r="' + number + b'"', None
+            elif xml[tag_end - 1] == 47:  # <row .../>
+                attrs, body, row_end = bytes(view[at + 4:tag_end - 1]), None, tag_end + 1
+            else:
+                attrs, body, row_end = (bytes(view[at + 4:tag_end]),
+                                        bytes(view[tag_end + 1:close]), close + 6)
+            out.append(view[last:at])
+            row = _rewrite_row(attrs, body, n, cells, styles, date_style, row_style,
+                               number_bytes=number)
+            out.append(row)
+            last = pos = row_end
+        else:
+            out.append(view[last:tag_end + 1])
+            last = _write_cells(xml, view, tag_end + 1, close, number, cells, styles,
+                                date_style, row_style, out)
+            pos = close + 6
+        if len(out) >= 4096:
+            yield b"".join(out)
+            out = []
+    out.append(view[last:hi])
+    yield b"".join(out)
+
+
 def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]],
                      styles: Styles, date_style: int, header_row: int | None,
                      header_style: int | None) -> Iterator[bytes | memoryview]:
@@ -384,44 +450,13 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]
     pending = sorted(writes)
     last = lo
 
-    refs_known = _CELL_WITHOUT_REF.search(xml, lo, hi) is None
-
     def new_row(n: int) -> bytes:
         return _rewrite_row(f' r="{n}"'.encode(), None, n, writes[n], styles, date_style,
                             header_style if n == header_row else None)
 
     if _ROW_WITHOUT_REF.search(xml, lo, hi) is None:
-        pos = lo
-        for n in pending:
-            number = str(n).encode()
-            at = xml.find(b'<row r="' + number + b'"', pos, hi)
-            if at != -1:
-                tag_end = xml.index(b">", at)
-                # bytes, not slices of a bytearray part: their cell letters are dict keys
-                if xml[tag_end - 1] == 47:  # <row .../>
-                    attrs, body, row_end = bytes(view[at + 4:tag_end - 1]), None, tag_end + 1
-                else:
-                    close = xml.index(b"</row>", tag_end)
-                    attrs, body, row_end = (bytes(view[at + 4:tag_end]),
-                                            bytes(view[tag_end + 1:close]), close + 6)
-                yield view[last:at]
-                yield _rewrite_row(attrs, body, n, writes[n], styles, date_style,
-                                   header_style if n == header_row else None, refs_known,
-                                   number)
-                last = pos = row_end
-                continue
-            # No such row yet: it goes before the first row with a higher number.
-            at = xml.find(b'<row r="', pos, hi)
-            while at != -1:
-                end = xml.index(b'"', at + 8)
-                if int(xml[at + 8:end]) > n:
-                    break
-                at = xml.find(b'<row r="', end, hi)
-            at = hi if at == -1 else at
-            yield view[last:at]
-            yield new_row(n)
-            last = pos = at
-        yield view[last:hi]
+        yield from _edit_rows_in_place(xml, lo, hi, writes, styles, date_style, header_row,
+                                       header_style)
         return
 
     k = 0

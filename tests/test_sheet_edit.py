@@ -44,6 +44,7 @@ def sheets(draw):
     cells: dict[tuple[int, int], tuple[object, int | None]] = {}
     rows_xml = []
     previous_row = 0
+    explicit = draw(st.booleans())  # every reference written, as most programs do
     for number in sorted(draw(st.sets(st.integers(1, 25), max_size=10))):
         parts = []
         previous_col = -1
@@ -52,7 +53,7 @@ def sheets(draw):
             style = draw(st.sampled_from([None, 0, 1, 2]))
             cells[number, col] = (value, style)
             attrs = ""
-            if col != previous_col + 1 or draw(st.booleans()):
+            if explicit or col != previous_col + 1 or draw(st.booleans()):
                 attrs += f' r="{column_letter(col)}{number}"'
             if style is not None:
                 attrs += f' s="{style}"'
@@ -63,7 +64,7 @@ def sheets(draw):
                 parts.append(f"<c{attrs}><v>{value}</v></c>")
             previous_col = col
         attrs = ""
-        if number != previous_row + 1 or draw(st.booleans()):
+        if explicit or number != previous_row + 1 or draw(st.booleans()):
             attrs += f' r="{number}"'
         if draw(st.booleans()):
             attrs += ' spans="1:9"'
