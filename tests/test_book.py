@@ -36,3 +36,10 @@ def test_a_row_is_kept_when_a_read_column_holds_anything(rows, header_index, use
     for number, cells_of_row in zip(numbers, grid, strict=True):
         original = body[number - header_index - 4]
         assert list(cells_of_row[:len(original)]) == original
+
+
+@given(st.text())
+def test_stock_numbers_compare_by_their_letters_and_digits(text):
+    from forecourt.validators.validate import _stock_key
+
+    assert _stock_key(text) == "".join(ch for ch in text.upper() if ch.isalnum())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -164,8 +166,14 @@ def link_stock(book: Book) -> None:
     leads.loc[typed_no, "vin"] = leads.loc[typed_no, "stock_vin"]
 
 
+@lru_cache(maxsize=65536)
 def _stock_key(text: str) -> str:
-    return "".join(ch for ch in str(text).upper() if ch.isalnum())
+    """A stock number as compared: letters and digits only, upper case (leads repeat the
+    same few hundred numbers)."""
+    return _NOT_ALNUM.sub("", str(text).upper())
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is isalnum() and "_"
 
 
 def _not_in_stock(book: Book) -> list[Issue]:
