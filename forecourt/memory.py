@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,6 +136,32 @@ def load(path: Path | str, recent: int = 1000) -> Memory:
     return memory
 
 
+def _insert(db: sqlite3.Connection, table: str, rows: list[tuple], replace: bool = False
+            ) -> None:
+    """INSERT ``rows`` into ``table``: as one JSON text that SQLite unpacks itself
+    (``json_each``), so the rows go in without Python's GIL and a save in a second thread
+    leaves the first one running; row by row where SQLite lacks JSON (before 3.38) or a text
+    holds a NUL character."""
+    if not rows:
+        return
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    if sqlite3.sqlite_version_info >= (3, 38):
+        payload = json.dumps(rows, ensure_ascii=False)
+        if "\\u0000" not in payload:  # SQLite's JSON text would end at a NUL character
+            picks = ", ".join(f"value->>{k}" for k in range(len(rows[0])))
+            db.execute(f"{verb} INTO {table} SELECT {picks} FROM json_each(?)", (payload,))
+            return
+    db.executemany(f"{verb} INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+
+
+def _values(column: pd.Series) -> list[Any]:
+    """The column's values, None where missing (NaN is no JSON, and SQLite stores it as NULL
+    anyway)."""
+    values = column.to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    return values.tolist()
+
+
 def _iso(values: pd.Series) -> list[str]:
     if not len(values):
         return []  # np.char.replace fails on an empty array
@@ -150,7 +178,6 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
     SQLite needs no rollback journal for it; the file is flushed to disk at the end instead.
     """
     written = memory.written
-    written = written.where(written.notna(), None)
     status = memory.status
     db = sqlite3.connect(path)
     try:
@@ -160,23 +187,20 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
         with db:
             db.executescript(SCHEMA)
             db.execute("DELETE FROM written")
-            db.executemany(f"INSERT INTO written VALUES ({', '.join('?' * 7)})",
-                           zip(written.index.tolist(),
-                               *(written[f].tolist() for f in WRITTEN_FIELDS), strict=True))
+            _insert(db, "written", list(zip(written.index.tolist(),
+                                            *(_values(written[f]) for f in WRITTEN_FIELDS),
+                                            strict=True)))
             db.execute("DELETE FROM status")
-            db.executemany("INSERT INTO status VALUES (?, ?, ?, ?)",
-                           zip(status.index.tolist(),
-                               status["status"].where(status["status"].notna(), None).tolist(),
-                               _iso(status["since"]), status["furthest"].tolist(), strict=True))
-            db.executemany("INSERT INTO status_history VALUES (?, ?, ?)",
-                           [(lead, s, at.isoformat(sep=" ")) for lead, s, at in
-                            memory.new_history])
-            db.executemany("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(seq, lead, row, owner, int(fb), reason, skipped)
-                            for seq, lead, row, owner, fb, reason, skipped in
-                            memory.new_assignments])
+            _insert(db, "status", list(zip(
+                status.index.tolist(), _values(status["status"]), _iso(status["since"]),
+                status["furthest"].tolist(), strict=True)))
+            _insert(db, "status_history", [(lead, s, at.isoformat(sep=" "))
+                                           for lead, s, at in memory.new_history])
+            _insert(db, "assignments", [(seq, lead, row, owner, int(fb), reason, skipped)
+                                        for seq, lead, row, owner, fb, reason, skipped in
+                                        memory.new_assignments], replace=True)
             db.execute("DELETE FROM rotation")
-            db.executemany("INSERT INTO rotation VALUES (?, ?)", list(memory.rotation.items()))
+            _insert(db, "rotation", list(memory.rotation.items()))
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
                        (dt.datetime.now().isoformat(sep=" ", timespec="seconds"),
                         as_of.isoformat(sep=" "), workbook, summary))

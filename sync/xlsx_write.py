@@ -930,7 +930,9 @@ def _write_pieces(pieces: Iterable[bytes | memoryview], out: IO[bytes], *,
                   in_background: bool) -> None:
     """Write pieces to a zip member. ``in_background``: a second thread compresses each MiB
     (zlib releases the GIL) while this one makes the next, so a big sheet's rewriting and
-    compressing overlap."""
+    compressing overlap. (That thread needs the GIL back after each zlib call and file write:
+    :func:`forecourt.engine.run` shortens Python's switch interval so it does not wait 5 ms
+    each time.)"""
     if not in_background:
         for chunk in _chunks(pieces):
             out.write(chunk)

@@ -22,8 +22,11 @@ minutes = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(
 @settings(max_examples=40, deadline=None)
 @given(st.dictionaries(lead_ids, st.tuples(*[cell] * len(mem.WRITTEN_FIELDS)), max_size=30),
        st.dictionaries(lead_ids, st.tuples(st.one_of(st.none(), st.sampled_from(
-           ["New", "Contacted", "Won"])), minutes, st.integers(0, 8)), max_size=30))
-def test_what_is_saved_loads_back(tmp_path_factory, written, status):
+           ["New", "Contacted", "Won"])), minutes, st.integers(0, 8)), max_size=30),
+       st.dictionaries(st.text(min_size=1, max_size=12), st.integers(0, 2**40), max_size=5),
+       st.lists(st.tuples(lead_ids, st.integers(2, 10**6), cell, st.booleans(), cell, cell),
+                max_size=5))
+def test_what_is_saved_loads_back(tmp_path_factory, written, status, rotation, assignments):
     path = tmp_path_factory.mktemp("m") / "book.forecourt.sqlite"
     memory = mem.Memory()
     memory.written = pd.DataFrame(list(written.values()), columns=list(mem.WRITTEN_FIELDS),
@@ -33,6 +36,10 @@ def test_what_is_saved_loads_back(tmp_path_factory, written, status):
          "since": pd.Series([d for _, d, _ in status.values()], dtype="datetime64[us]"),
          "furthest": pd.Series([f for _, _, f in status.values()], dtype="int64")})
     memory.status.index = pd.Index(list(status), dtype=object)
+    memory.rotation = dict(rotation)
+    for lead, row, owner, fallback, reason, skipped in assignments:
+        memory.assign(lead, row, owner or "Ann", fallback, reason or "", skipped or "")
+    made = list(memory.new_assignments)
     mem.save(path, memory, as_of=AS_OF, workbook="book.xlsx")
 
     back = mem.load(path)
@@ -42,6 +49,8 @@ def test_what_is_saved_loads_back(tmp_path_factory, written, status):
     got = {lead: (None if pd.isna(r.status) else r.status, r.since.to_pydatetime(), r.furthest)
            for lead, r in back.status.iterrows()}
     assert got == status
+    assert back.rotation == rotation
+    assert back.assignments == made
 
 
 def test_merge_keeps_leads_no_longer_in_the_workbook():

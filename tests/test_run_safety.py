@@ -373,3 +373,25 @@ def test_a_memory_file_that_stays_locked_is_exit_7_and_the_new_memory_is_kept(tm
     assert book.read_bytes() != before, "the workbook is in place (it was renamed first)"
     with sqlite3.connect(side) as db:  # the new memory, whole, for a person to put in place
         assert db.execute("SELECT COUNT(*) FROM status").fetchone()[0] > 0
+
+
+def test_a_run_from_python_leaves_the_switch_interval_as_it_found_it(tmp_path):
+    """The engine shortens Python's switch interval while its threads work; a program that
+    calls it keeps its own setting, whether the run succeeds or fails."""
+    import sys
+
+    from forecourt.engine import run
+    from forecourt.errors import ForecourtError
+    from forecourt.starter import write_starter
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.003)
+    try:
+        book = write_starter(tmp_path / "book.xlsx")
+        run(book, as_of=dt.datetime(2026, 11, 23, 10))
+        assert sys.getswitchinterval() == pytest.approx(0.003)
+        with pytest.raises(ForecourtError):
+            run(tmp_path / "missing.xlsx")
+        assert sys.getswitchinterval() == pytest.approx(0.003)
+    finally:
+        sys.setswitchinterval(before)
