@@ -80,3 +80,15 @@ def test_assignments_are_appended_across_runs(tmp_path):
         rows = db.execute("SELECT seq, lead_id, owner FROM assignments ORDER BY seq").fetchall()
     assert rows == [(1, "L-1", "Anna"), (2, "L-2", "Ben"), (3, "L-3", "Anna")]
     assert [a[1] for a in mem.load(path, recent=2).assignments] == ["L-2", "L-3"]
+
+
+@given(st.lists(st.tuples(st.text(max_size=6), st.one_of(st.none(), st.integers(-5, 5)),
+                          st.one_of(st.none(), st.text(max_size=6))), max_size=12),
+       st.integers(1, 5))
+def test_rows_go_in_whole_in_batches_of_any_size(rows, batch):
+    """Rows are inserted a batch at a time, as JSON where SQLite can; every row arrives as it
+    was, in order, NUL characters and all."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (a TEXT, b INTEGER, c TEXT)")
+    mem._insert(db, "t", iter(rows), batch=batch)
+    assert db.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall() == rows
