@@ -151,13 +151,15 @@ def to_numbers(values: Sequence[Any]) -> pd.Series:
 _NON_DIGIT = re.compile(r"\D")
 
 
-def guess_region(values: Iterable[Any], sample: int = 2000) -> str | None:
+def guess_region(values: Iterable[Any], sample: int = 400) -> str | None:
     """The most common country among numbers written with +CC or 00CC.
 
     Numbers are counted by calling code from their digits; only where a code is shared (+1 US
     and Canada, +44 with Jersey, +7 with Kazakhstan) are they parsed, to split that code's
-    count by region, and beyond ``sample`` numbers an evenly spread sample of them: parsing
-    all of 30k numbers took most of a second.
+    count by region, and beyond ``sample`` numbers an evenly spread sample of at most that
+    many: parsing takes 20 us a number (3000 +44 numbers of a 10k book: 64 ms). A sample of
+    400 puts a region's share within a few points, which only matters between regions of
+    nearly equal counts.
     """
     by_code: dict[int, list[str]] = {}
     for v in values:
@@ -179,7 +181,7 @@ def guess_region(values: Iterable[Any], sample: int = 2000) -> str | None:
         if len(regions) == 1:
             counts[regions[0]] += len(numbers)
             continue
-        step = max(1, len(numbers) // sample)
+        step = -(-len(numbers) // sample)  # at most `sample` numbers
         seen: Counter = Counter()
         for text in numbers[::step]:
             try:
