@@ -205,16 +205,12 @@ class Styles:
 # --- cells and rows -----------------------------------------------------------------------
 
 
-def cell_xml(ref: str, value: Value, style: int | None, date_style: int) -> bytes:
-    """One <c> element. Text is an inline string: never a formula, whatever it starts with."""
-    tail = _cell_tail(value.__class__, value, style, date_style)
-    return b'<c r="' + ref.encode() + tail if tail else b""
-
-
 @lru_cache(maxsize=65536)
 def _cell_tail(kind: type, value: Value, style: int | None, date_style: int) -> bytes:
-    """:func:`cell_xml` after ``<c r="REF``: cached, since a column of owners, actions, states
-    or due times repeats the same few values (``kind`` keeps True apart from 1)."""
+    """A ``<c>`` element after ``<c r="REF`` (b"" for an empty unstyled cell: none at all).
+    Text is an inline string: never a formula, whatever it starts with. Cached, since a column
+    of owners, actions or states repeats the same few values (``kind`` keeps True apart from
+    1)."""
     if isinstance(value, dt.datetime | dt.date):
         return f'" s="{date_style}"><v>{excel_serial(value)!r}</v></c>'.encode()
     s = f' s="{style}"' if style else ""
@@ -653,25 +649,33 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
     link = styles.cell_style(link=True)
     date_style = styles.cell_style(DATE_FORMAT)
     col_styles = {col: styles.cell_style(fmt) for col, fmt in sheet.formats.items()}
+    width = max((len(r) for r in sheet.rows), default=1)
+    letters = [column_letter(j) for j in range(width)]
+    refs = [_ref(j) for j in range(width)]
+    number_style = [col_styles.get(letter, 0) for letter in letters]  # numbers, by column
+    dates_style = [col_styles.get(letter, date_style) for letter in letters]
+    links = sheet.links
     rows = []
     for i, values in enumerate(sheet.rows, start=1):
-        cells = []
+        number = b"%d" % i
+        cells = [b'<row r="', number, b'">']
+        bold_row = i in sheet.bold_rows
         for j, value in enumerate(values):
-            letter = column_letter(j)
-            ref = f"{letter}{i}"
-            if (i, letter) in sheet.links:
+            kind = value.__class__
+            if links and (i, letters[j]) in links:
                 style = link
-            elif i in sheet.bold_rows:
+            elif bold_row:
                 style = bold
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                style = col_styles.get(letter, 0)
+            elif kind is not bool and isinstance(value, int | float):
+                style = number_style[j]
             else:
                 style = 0
-            cells.append(cell_xml(ref, value, style, col_styles.get(letter, date_style)
-                                  if isinstance(value, dt.datetime) and letter in col_styles
-                                  else date_style))
-        rows.append(f'<row r="{i}">'.encode() + b"".join(cells) + b"</row>")
-    width = max((len(r) for r in sheet.rows), default=1)
+            tail = _cell_tail(kind, value, style,
+                              dates_style[j] if isinstance(value, dt.datetime) else date_style)
+            if tail:
+                cells += (refs[j], number, tail)
+        cells.append(b"</row>")
+        rows.append(b"".join(cells))
     parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet '
              f'xmlns="{NS_MAIN}" xmlns:r="{NS_REL}"><dimension ref="A1:'
              f'{column_letter(max(width - 1, 0))}{max(len(sheet.rows), 1)}"/>'.encode()]
