@@ -16,8 +16,9 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -493,13 +494,33 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     ``tabs`` are ``path``'s values when the caller has read them already (or is reading them:
     :class:`~forecourt.sync.xlsx.PendingTabs`).
     """
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    try:
+    with _short_switch_interval():
         return _run(path, as_of=as_of, out=out, dry_run=dry_run, state=state,
                     progress=progress, tabs=tabs)
+
+
+_switch_lock = threading.Lock()
+_switch_runs = 0  # runs under way (a host program may run several in threads)
+_switch_saved = 0.0
+
+
+@contextlib.contextmanager
+def _short_switch_interval() -> Iterator[None]:
+    """:data:`SWITCH_INTERVAL` while any run is under way; the first run in saves the
+    program's own interval and the last one out restores it."""
+    global _switch_runs, _switch_saved
+    with _switch_lock:
+        if _switch_runs == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, SWITCH_INTERVAL))
+        _switch_runs += 1
+    try:
+        yield
     finally:
-        sys.setswitchinterval(interval)
+        with _switch_lock:
+            _switch_runs -= 1
+            if _switch_runs == 0:
+                sys.setswitchinterval(_switch_saved)
 
 
 def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,

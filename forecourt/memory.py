@@ -143,7 +143,8 @@ def _insert(db: sqlite3.Connection, table: str, rows: Iterable[tuple], replace: 
     """INSERT ``rows`` into ``table``, ``batch`` at a time: each batch as one JSON text that
     SQLite unpacks itself (``json_each``), so the rows go in without Python's GIL and a save
     in a second thread leaves the first one running; row by row where SQLite lacks JSON
-    (before 3.38) or a text holds a NUL character (SQLite's JSON text would end there).
+    (before 3.38, or built without it) or a text holds a NUL character (SQLite's JSON text
+    would end there).
     Batches keep the JSON small: a 100k-lead memory whole would add ~30 MB to a run's peak."""
     verb = "INSERT OR REPLACE" if replace else "INSERT"
     rows = iter(rows)
@@ -152,8 +153,12 @@ def _insert(db: sqlite3.Connection, table: str, rows: Iterable[tuple], replace: 
             payload = json.dumps(chunk, ensure_ascii=False)
             if "\\u0000" not in payload:
                 picks = ", ".join(f"value->>{k}" for k in range(len(chunk[0])))
-                db.execute(f"{verb} INTO {table} SELECT {picks} FROM json_each(?)", (payload,))
-                continue
+                try:
+                    db.execute(f"{verb} INTO {table} SELECT {picks} FROM json_each(?)",
+                               (payload,))
+                    continue
+                except sqlite3.OperationalError:  # an SQLite built without JSON; a real
+                    pass  # failure (disk full) fails again below, with its own message
         db.executemany(f"{verb} INTO {table} VALUES ({', '.join('?' * len(chunk[0]))})",
                        chunk)
 

@@ -389,12 +389,13 @@ def _edit_rows_in_place(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Ce
                         header_style: int | None) -> Iterator[bytes]:
     """:func:`_edit_sheet_data` when every row carries its reference (what Excel, LibreOffice,
     openpyxl and forecourt write): each row is edited where it lies in ``xml``, by positions,
-    without copying it; a few thousand pieces (about a MiB) are joined at a time. Rows of
+    without copying it; the pieces are joined about a MiB at a time. Rows of
     another shape (new, empty, with a spans hint, cells without their reference) go through
     :func:`_rewrite_row`."""
     view = memoryview(xml)
     find, index = xml.find, xml.index
     out: list[bytes | memoryview] = []
+    size = 0  # bytes of the untouched stretches in out (the cells written are few and small)
     last = pos = lo  # xml[last:] is still to be copied; rows before pos are done
     for n in sorted(writes):
         number = b"%d" % n
@@ -420,20 +421,38 @@ def _edit_rows_in_place(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Ce
                 attrs, body, row_end = (bytes(view[at + 4:tag_end]),
                                         bytes(view[tag_end + 1:close]), close + 6)
             out.append(view[last:at])
+            size += at - last
             row = _rewrite_row(attrs, body, n, cells, styles, date_style, row_style,
                                number_bytes=number)
             out.append(row)
             last = pos = row_end
         else:
             out.append(view[last:tag_end + 1])
+            size += tag_end + 1 - last
             last = _write_cells(xml, view, tag_end + 1, close, number, cells, styles,
                                 date_style, row_style, out)
             pos = close + 6
-        if len(out) >= 4096:
-            yield b"".join(out)
-            out = []
+        if size >= (1 << 20) or len(out) >= 4096:
+            yield from _joined(out)
+            out, size = [], 0
     out.append(view[last:hi])
-    yield b"".join(out)
+    yield from _joined(out)
+
+
+def _joined(pieces: list[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+    """Runs of small pieces joined; a piece of a MiB or more (a long untouched stretch of the
+    sheet, when few rows change) passes as it is, so it is never copied."""
+    run: list[bytes | memoryview] = []
+    for piece in pieces:
+        if len(piece) >= (1 << 20):
+            if run:
+                yield b"".join(run)
+                run = []
+            yield piece
+        else:
+            run.append(piece)
+    if run:
+        yield b"".join(run)
 
 
 def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]],
@@ -902,18 +921,21 @@ class Package:
                 info.external_attr = 0o600 << 16
                 pieces = self.edited.get(name)
                 if isinstance(pieces, list):
-                    size = sum(len(p) for p in pieces)
-                else:  # a generator: about the size of the part it rewrites
-                    size = old.file_size * 2 if old else 0
-                # Sheets over 256 KB: level 1 is ~3x faster and about a quarter larger (8 MB
-                # of leads: 44 ms and 1.33 MB, level 6 113 ms and 1.06 MB). (_compresslevel
-                # is what ZipFile.open reads up to 3.12, compress_level from 3.13.)
-                level = 1 if size > (256 << 10) else 6
+                    size = most = sum(len(p) for p in pieces)
+                else:  # a generator (rewriting can add to the part) or untouched
+                    size = old.file_size if old else 0
+                    most = size * 2
+                # Parts forecourt rewrites, over 256 KB: level 1 is ~3x faster and about a
+                # quarter larger (8 MB of leads: 44 ms and 1.33 MB; level 6: 113 ms and
+                # 1.06 MB). Parts copied untouched keep level 6 up to 2 MB, so a run does not
+                # grow the dealer's other sheets. (_compresslevel is what ZipFile.open reads up
+                # to 3.12, compress_level from 3.13.)
+                level = 1 if size > ((256 << 10) if pieces is not None else (2 << 20)) else 6
                 setattr(info, "compress_level" if hasattr(info, "compress_level")
                         else "_compresslevel", level)
-                with zout.open(info, "w", force_zip64=size > (1 << 30)) as out:
+                with zout.open(info, "w", force_zip64=most > (1 << 30)) as out:
                     if pieces is not None:
-                        _write_pieces(pieces, out, in_background=size > (4 << 20))
+                        _write_pieces(pieces, out, in_background=most > (4 << 20))
                     else:
                         with zin.open(name) as src:
                             shutil.copyfileobj(src, out, 1 << 20)
@@ -925,7 +947,10 @@ def _chunks(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes | memoryview
     big already passes as it is (not copied again)."""
     buffer = bytearray()
     for piece in pieces:
-        if not buffer and len(piece) >= (1 << 20):
+        if len(piece) >= (1 << 20):
+            if buffer:
+                yield buffer
+                buffer = bytearray()
             yield piece
             continue
         buffer += piece

@@ -42,7 +42,8 @@ def test_real_dates_and_datetimes_pass_through(moment):
 cells = st.one_of(moments, moments.map(lambda d: d.date()), st.just(""), st.none(),
                   moments.map(lambda d: d.strftime("%d.%m.%Y %H:%M")),
                   st.sampled_from(["soon", " "]),
-                  st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2001, 1, 1)))
+                  st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2001, 1, 1)),
+                  moments.map(lambda d: d.replace(tzinfo=dt.timezone(dt.timedelta(hours=2)))))
 
 
 @given(st.lists(cells, max_size=20))

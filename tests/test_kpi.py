@@ -227,7 +227,7 @@ def random_leads(draw):
                 "source": None,
                 "owner": draw(st.sampled_from(["Ann", "Ben", "", None])),
                 "store": draw(st.sampled_from(["North", None])),
-                "status": draw(st.sampled_from([*STATUS_ORDER, None])),
+                "status": draw(st.sampled_from([*STATUS_ORDER, None, "On hold"])),
                 "furthest": draw(st.integers(min_value=0, max_value=len(STATUS_ORDER) - 2)),
                 "status_since": plus(draw(offsets)),
                 "due": None,
