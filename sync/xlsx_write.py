@@ -73,8 +73,9 @@ _MINUTE_DAYS_LIMIT = 100_000 * 86_400_000_000
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
-_ATTR_R = re.compile(rb'\br="([A-Z]+)?(\d+)?"')
-_ATTR_S = re.compile(rb'\bs="(\d+)"')
+_ATTR_R = re.compile(rb"""\br=["']([A-Z]+)?(\d+)?["']""")
+_ATTR_S = re.compile(rb"""\bs=["'](\d+)["']""")
+_ROW_NUMBER = re.compile(rb"""\br=["'](\d+)["']""")
 _CELL_REF = re.compile(rb'<c r="([A-Z]+)')
 # A row or cell without its (optional) reference as first attribute.
 _ROW_WITHOUT_REF = re.compile(rb'<row(?! r=")[\s>/]')
@@ -267,7 +268,7 @@ def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cel
     if not refs_known and _CELL_WITHOUT_REF.search(body):
         body = _with_cell_refs(body, number)
     if b"spans=" in attrs:  # optional hint that our new cells would contradict
-        attrs = re.sub(rb'\s*\bspans="[^"]*"', b"", attrs)
+        attrs = re.sub(rb"""\s*\bspans=(["'])[^"']*\1""", b"", attrs)
     out: list[bytes | memoryview] = [b"<row" + attrs + b">"]
     done = _write_cells(body, memoryview(body), 0, len(body),
                         number_bytes or str(number).encode(), cells, styles, date_style,
@@ -369,16 +370,19 @@ def _col(letters: bytes) -> int:
 
 
 def _with_cell_refs(body: bytes, number: int) -> bytes:
-    """Give every cell its r attribute (optional in the format) so cells can be found."""
+    """Every cell with its reference as its first attribute, ``<c r="K5"``, so cells can be
+    found: the format lets a cell leave it out (the cell after the previous one), put it after
+    other attributes or quote it with '."""
     out, pos, last = [], 0, 0
     for m in _CELL.finditer(body):
-        r = _ATTR_R.search(m.group(1))
+        attrs = m.group(1)
+        r = _ATTR_R.search(attrs)
         if r and r.group(1):
             pos = column_index(r.group(1).decode())
-            cell = m.group(0)
-        else:
-            cell = m.group(0).replace(b"<c", f'<c r="{column_letter(pos)}{number}"'.encode(), 1)
-        out.append(body[last:m.start()] + cell)
+        rest = attrs[:r.start()] + attrs[r.end():] if r else attrs
+        out.append(body[last:m.start()])
+        out.append(f'<c r="{column_letter(pos)}{number}"'.encode() + rest
+                   + m.group(0)[2 + len(attrs):])
         last = m.end()
         pos += 1
     return b"".join(out) + body[last:]
@@ -478,7 +482,7 @@ def _edit_sheet_data(xml: bytes, lo: int, hi: int, writes: dict[int, list[_Cell]
     implicit = 0
     for m in _ROW.finditer(xml, lo, hi):
         attrs = m.group(1)
-        r = re.search(rb'\br="(\d+)"', attrs)
+        r = _ROW_NUMBER.search(attrs)
         number = int(r.group(1)) if r else implicit + 1
         implicit = number
         while k < len(pending) and pending[k] < number:
@@ -611,7 +615,8 @@ def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | No
 
 def _header_style(xml: bytes, header_row: int, first_new: int) -> int | None:
     """The style of the dealer's last header cell, so added headers look like theirs."""
-    m = re.search(rf'<row\b[^>]*\br="{header_row}"[^>]*>(.*?)</row>'.encode(), xml, re.S)
+    m = re.search(rf"""<row\b[^>]*\br=["']{header_row}["'][^>]*>(.*?)</row>""".encode(), xml,
+                  re.S)
     if not m:
         return None
     best = None

@@ -1,6 +1,7 @@
 """The worksheet editor against a model of the cells: whatever the sheet's XML looks like (rows
-and cells with or without their optional references, styled cells, gaps), the written sheet
-holds exactly the old cells with the plan's writes applied, in the order Excel requires."""
+and cells with or without their optional references, references after other attributes or in
+single quotes, styled cells, gaps), the written sheet holds exactly the old cells with the
+plan's writes applied, in the order Excel requires."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def sheets(draw):
     rows_xml = []
     previous_row = 0
     explicit = draw(st.booleans())  # every reference written, as most programs do
+    # Other writers: the reference after other attributes, attributes in single quotes.
+    reordered, q = draw(st.booleans()), draw(st.sampled_from(['"', "'"]))
     for number in sorted(draw(st.sets(st.integers(1, 25), max_size=10))):
         parts = []
         previous_col = -1
@@ -53,11 +56,12 @@ def sheets(draw):
             value = draw(cell_values)
             style = draw(st.sampled_from([None, 0, 1, 2]))
             cells[number, col] = (value, style)
-            attrs = ""
+            ref = style_attr = ""
             if explicit or col != previous_col + 1 or draw(st.booleans()):
-                attrs += f' r="{column_letter(col)}{number}"'
+                ref = f" r={q}{column_letter(col)}{number}{q}"
             if style is not None:
-                attrs += f' s="{style}"'
+                style_attr = f" s={q}{style}{q}"
+            attrs = style_attr + ref if reordered else ref + style_attr
             if isinstance(value, str):
                 text = value.replace("&", "&amp;").replace("<", "&lt;")
                 parts.append(f'<c{attrs} t="inlineStr"><is><t>{text}</t></is></c>')
@@ -66,9 +70,9 @@ def sheets(draw):
             previous_col = col
         attrs = ""
         if explicit or number != previous_row + 1 or draw(st.booleans()):
-            attrs += f' r="{number}"'
+            attrs += f" r={q}{number}{q}"
         if draw(st.booleans()):
-            attrs += ' spans="1:9"'
+            attrs = f" spans={q}1:9{q}" + attrs if reordered else attrs + f" spans={q}1:9{q}"
         rows_xml.append(f"<row{attrs}>{''.join(parts)}</row>" if parts or draw(st.booleans())
                         else f"<row{attrs}/>")
         previous_row = number
