@@ -80,7 +80,7 @@ def sheets(draw):
     xml = (f'<worksheet xmlns="{NS_MAIN}"><dimension ref="A1"/>'
            + (f"<sheetData>{data}</sheetData>" if data else "<sheetData/>")
            + "<pageMargins/></worksheet>")
-    return xml.encode(), cells
+    return xml.encode(), cells, explicit
 
 
 columns_written = st.integers(0, 10) | st.integers(60, 70)  # 64 on: letters made, not kept
@@ -130,14 +130,20 @@ def parse(xml: bytes) -> tuple[dict[tuple[int, int], tuple[object, int | None]],
     return cells, order
 
 
-def expected(cells, edit: SheetEdit, date_xf: int):
+def expected(cells, edit: SheetEdit, date_xf: int, header_row: int | None = None):
     """The model of what writing does: a later write to a cell wins; a cell keeps its style
     (a date gets the engine's date style unless the cell already has a date format); an empty
-    value removes an unstyled cell and empties a styled one."""
+    value removes an unstyled cell and empties a styled one. New cells in the header row take
+    the style of the dealer's last header cell left of the first one written."""
     out = {k: (float(v) if isinstance(v, int) else v, s) for k, (v, s) in cells.items()}
     last = {(w.row, column_index(w.column)): w.value for w in edit.cells()}
+    header_style = None
+    first = min((c for r, c in last if r == header_row), default=None)
+    if first is not None:
+        left = [c for r, c in cells if r == header_row and c < first]
+        header_style = cells[header_row, max(left)][1] if left else None
     for key, value in last.items():
-        style = out[key][1] if key in out else None
+        style = out[key][1] if key in out else header_style if key[0] == header_row else None
         if isinstance(value, dt.datetime):
             style = style if style == DATE_XF else date_xf
             value = excel_serial(value)
@@ -153,15 +159,24 @@ def expected(cells, edit: SheetEdit, date_xf: int):
     return {k: (v, s or None) for k, (v, s) in out.items()}
 
 @settings(max_examples=300, deadline=None)
-@given(sheets(), edits())
-def test_written_sheet_holds_the_old_cells_with_the_writes_applied(sheet, edit):
-    xml, cells = sheet
+@given(sheets(), edits(), st.data())
+def test_written_sheet_holds_the_old_cells_with_the_writes_applied(sheet, edit, data):
+    xml, cells, explicit = sheet
+    header_row = None
+    rows = sorted({r for r, _c in cells})
+    # A header row is found by its reference (every program writes one); the engine writes
+    # its new columns' headers into it.
+    if explicit and rows and data.draw(st.booleans()):
+        header_row = data.draw(st.sampled_from(rows))
+        heading = CellWrite(header_row, column_letter(data.draw(st.integers(0, 12))), "Owner")
+        edit.writes.insert(0, heading)
     styles = Styles(STYLES)
-    pieces, _changed = edit_sheet(bytearray(xml), edit, styles)
+    pieces, _changed = edit_sheet(bytearray(xml), edit, styles, header_row)
     written = b"".join(pieces)
     date_xf = styles.cell_style(DATE_FORMAT)
     got, order = parse(written)
-    assert {k: (v, s or None) for k, (v, s) in got.items()} == expected(cells, edit, date_xf)
+    assert {k: (v, s or None) for k, (v, s) in got.items()} == expected(cells, edit, date_xf,
+                                                                         header_row)
     numbers = [n for n, _cols in order]
     assert numbers == sorted(set(numbers)), "rows out of order or repeated"
     for _n, cols in order:
