@@ -153,12 +153,12 @@ def _insert(db: sqlite3.Connection, table: str, rows: Iterable[tuple], replace: 
             payload = json.dumps(chunk, ensure_ascii=False)
             if "\\u0000" not in payload:
                 picks = ", ".join(f"value->>{k}" for k in range(len(chunk[0])))
-                try:
+                # An SQLite built without JSON fails here; a real failure (disk full) fails
+                # again below, with its own message.
+                with contextlib.suppress(sqlite3.OperationalError):
                     db.execute(f"{verb} INTO {table} SELECT {picks} FROM json_each(?)",
                                (payload,))
                     continue
-                except sqlite3.OperationalError:  # an SQLite built without JSON; a real
-                    pass  # failure (disk full) fails again below, with its own message
         db.executemany(f"{verb} INTO {table} VALUES ({', '.join('?' * len(chunk[0]))})",
                        chunk)
 

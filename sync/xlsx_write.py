@@ -262,10 +262,10 @@ def _column_tails(values: list[Value], date_style: int) -> list[bytes]:
 
 def _rewrite_row(attrs: bytes, body: bytes | None, number: int, cells: list[_Cell],
                  styles: Styles, date_style: int, header_style: int | None,
-                 refs_known: bool = False, number_bytes: bytes | None = None) -> bytes:
+                 number_bytes: bytes | None = None) -> bytes:
     """The row with ``cells`` (sorted by column, one each) written: see :func:`_write_cells`."""
     body = body or b""
-    if not refs_known and _CELL_WITHOUT_REF.search(body):
+    if _CELL_WITHOUT_REF.search(body):
         body = _with_cell_refs(body, number)
     if b"spans=" in attrs:  # optional hint that our new cells would contradict
         attrs = re.sub(rb"""\s*\bspans=(["'])[^"']*\1""", b"", attrs)

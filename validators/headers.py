@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -64,10 +65,16 @@ def _match(kind: str, text: str) -> tuple[list[tuple[str, str]], str | None]:
     if key in table:
         return table[key], None
     if len(key) >= 5:
-        hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        hit = _near_miss(table, key)
         if hit:
-            return table[hit[0]], hit[0]
+            return table[hit], hit
     return [], None
+
+
+def _near_miss(table: dict[str, Any], key: str) -> str | None:
+    """The synonym ``key`` is a near miss of (a typo, a letter left out), if any."""
+    hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    return hit[0] if hit else None
 
 
 def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
@@ -86,10 +93,7 @@ def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
                 near.append(key)
     if score + 0.5 * len(near) <= beat:
         return score
-    for key in near:
-        if process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF):
-            score += 0.5
-    return score
+    return score + 0.5 * sum(_near_miss(table, key) is not None for key in near)
 
 
 def find_header(kind: str, tab: Tab) -> tuple[int, float]:
