@@ -31,7 +31,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -295,17 +295,14 @@ def _write_cells(xml: bytes, view: memoryview, start: int, end: int, number: byt
     if tail_at != -1:
         m = _CELL_REF.match(xml, tail_at)
         if m:
-            letters = bytes(m.group(1))  # a slice of a bytearray part is not hashable
-            last_col = _COLUMNS.get(letters)
-            if last_col is None:
-                last_col = _col(letters)
+            last_col = _col(m.group(1))
     done = start  # xml[:done] is in out
     # The first existing cell right of the last write, once looked for: (column, position).
     # Writes left of it are new cells that all go just before it, without another search.
     after_col, after_at = last_col + 1, end
     known_after = False
     for j, value, tail in cells:
-        ref = (refs[j] if j < len(refs) else _ref(j)) + number
+        ref = refs[j] + number
         if j > last_col:  # right of every cell: appended
             cell_start = cell_end = end
             style = new_style
@@ -324,8 +321,7 @@ def _write_cells(xml: bytes, view: memoryview, start: int, end: int, number: byt
             else:  # a new cell: before the first cell to its right
                 after_col, after_at = last_col + 1, end
                 for k in range(j + 1, last_col + 1):
-                    found = find((refs[k] if k < len(refs) else _ref(k)) + number + b'"',
-                                 done, end)
+                    found = find(refs[k] + number + b'"', done, end)
                     if found != -1:
                         after_col, after_at = k, found
                         break
@@ -345,27 +341,24 @@ def _write_cells(xml: bytes, view: memoryview, start: int, end: int, number: byt
     return done
 
 
-def _ref(j: int) -> bytes:
-    """``<c r="`` and column ``j``'s letters."""
-    return b'<c r="' + _letter_bytes(j)
+class _Refs(dict[int, bytes]):
+    """Column index -> ``<c r="`` and its letters, made on first use: looked up for every cell
+    written."""
+
+    def __missing__(self, j: int) -> bytes:
+        ref = self[j] = b'<c r="' + column_letter(j).encode()
+        return ref
 
 
-# _ref of the first 64 columns, looked up for every cell written.
-_REFS = [b'<c r="' + column_letter(j).encode() for j in range(64)]
-
-
-@cache
-def _letter_bytes(j: int) -> bytes:
-    return column_letter(j).encode()
+_REFS = _Refs()
 
 
 def _col(letters: bytes) -> int:
-    if letters.__class__ is not bytes:  # a slice of a bytearray part: not hashable
-        letters = bytes(letters)
+    """Column index of letters from a sheet (a bytearray slice is copied: it is no dict key)."""
+    letters = bytes(letters)
     col = _COLUMNS.get(letters)
     if col is None:
-        col = column_index(letters.decode())
-        _COLUMNS[bytes(letters)] = col
+        col = _COLUMNS[letters] = column_index(letters.decode())
     return col
 
 
@@ -675,7 +668,7 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
     col_styles = {col: styles.cell_style(fmt) for col, fmt in sheet.formats.items()}
     width = max((len(r) for r in sheet.rows), default=1)
     letters = [column_letter(j) for j in range(width)]
-    refs = [_ref(j) for j in range(width)]
+    refs = [_REFS[j] for j in range(width)]
     number_style = [col_styles.get(letter, 0) for letter in letters]  # numbers, by column
     dates_style = [col_styles.get(letter, date_style) for letter in letters]
     links = sheet.links
