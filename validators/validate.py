@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -52,54 +53,81 @@ def _location(info: TabInfo, fld: str | None) -> str | None:
     return info.columns.get(fld) if fld else None
 
 
+@lru_cache(maxsize=32)
+def _schema(kind: str, absent: frozenset[str]) -> pa.DataFrameSchema:
+    """The tab's schema without the checks of required columns the tab does not have: a
+    missing column is one ``missing-column`` issue, not one failure per row."""
+    schema = SCHEMAS[kind].to_schema()
+    if absent:
+        schema = schema.update_columns({fld: {"nullable": True} for fld in absent})
+    return schema
+
+
+def _code_and_field(kind: str, check: str, column: Any) -> tuple[str | None, str | None]:
+    """The issue code and field of one kind of pandera failure (see :mod:`schemas`)."""
+    if "__" in check:
+        code_part, fld = check.split("__", 1)
+        return code_part.replace("_", "-"), fld
+    if isinstance(column, str) and column.startswith("raw_"):
+        return raw_code(kind, column), column[4:]
+    return BUILTIN_CODES.get((kind, column, check)), column
+
+
 def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]:
+    """One issue per failing cell. Failures are grouped by kind (a handful) and each group's
+    rows and values are taken by position, so 100k bad cells cost no per-row lookups."""
+    absent = frozenset(f for f in REQUIRED_LEAD_COLUMNS if f not in info.columns) \
+        if kind == "leads" else frozenset()
     try:
-        SCHEMAS[kind].validate(frame, lazy=True)
+        _schema(kind, absent).validate(frame, lazy=True)
         return []
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+    cases = cases[cases["index"].notna()]
+    if cases.empty:
+        return []
+    rows = frame["row"].to_numpy()
     issues: list[Issue] = []
     seen: set[tuple[str, int]] = set()
-    for case in cases.itertuples(index=False):
-        check, column, index = str(case.check), case.column, case.index
-        if index is None or pd.isna(index):
+    for (check, column), group in cases.groupby(["check", "column"], sort=False, dropna=False):
+        code, fld = _code_and_field(kind, str(check), column)
+        if code is None or code not in CODES:
             continue
-        if "__" in check:
-            code_part, fld = check.split("__", 1)
-            code = code_part.replace("_", "-")
-        elif isinstance(column, str) and column.startswith("raw_"):
-            code, fld = raw_code(kind, column), column[4:]
-            if code is None:
+        if code == "missing-contact":
+            if "phone" not in info.columns and "email" not in info.columns:
+                continue  # reported once as missing-column
+            if "phone" not in info.columns:
+                fld = "email"
+        positions = frame.index.get_indexer(pd.Index(group["index"].astype("int64")))
+        positions = positions[positions >= 0]
+        source = f"raw_{fld}" if f"raw_{fld}" in frame else fld
+        values = frame[source].to_numpy(dtype=object)[positions] if source in frame \
+            else np.full(len(positions), None, dtype=object)
+        codes = [code] * len(positions)
+        if code == "missing-received-at":  # typed, but not as a date
+            typed = ~pd.isna(values)
+            codes = ["bad-date" if t else code for t in typed.tolist()]
+        column_letter = _location(info, fld)
+        template = _MESSAGES.get(code, CODES[code][1])
+        for k, (pos, value) in enumerate(zip(positions.tolist(), values.tolist(),
+                                             strict=True)):
+            this = codes[k]
+            key = (this + (fld or ""), pos)
+            if key in seen:
                 continue
-        else:
-            code = BUILTIN_CODES.get((kind, column, check))
-            fld = column
-            if code is None:
-                continue
-        row = frame.loc[index]
-        raw_col = f"raw_{fld}"
-        value: Any = row[raw_col] if raw_col in frame else row.get(fld)
-        if code == "missing-received-at" and value is not None and not pd.isna(value):
-            code = "bad-date"
-        if fld in REQUIRED_LEAD_COLUMNS and kind == "leads" and fld not in info.columns:
-            continue  # reported once as missing-column
-        if code == "missing-contact" and "phone" not in info.columns \
-                and "email" not in info.columns:
-            continue
-        if code == "missing-contact" and "phone" not in info.columns:
-            fld = "email"
-        key = (code + (fld or ""), int(index))
-        if key in seen:
-            continue
-        seen.add(key)
-        if code not in CODES:
-            continue
-        text = str(value) if value is not None else ""
-        message = _MESSAGES.get(code, CODES[code][1]).format(
-            value=value, length=len(text),
-            digit=check_digit(text) if VIN_CHARS.match(text) else "?")
-        issues.append(make_issue(code, info.sheet, int(row["row"]), _location(info, fld),
-                                 message, None if pd.isna(value) else value, fld))
+            seen.add(key)
+            if this != code:
+                message = _MESSAGES[this]
+            else:
+                message = template
+            empty = value is None or (not isinstance(value, str) and pd.isna(value))
+            if "{" in message:
+                text = "" if empty else str(value)
+                message = message.format(
+                    value=value, length=len(text),
+                    digit=check_digit(text) if VIN_CHARS.match(text) else "?")
+            issues.append(make_issue(this, info.sheet, int(rows[pos]), column_letter,
+                                     message, None if empty else value, fld))
     return issues
 
 
