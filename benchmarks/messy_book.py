@@ -16,11 +16,17 @@ Sheets, in order:
 * ``Staff``: four people (Name, Active, Days, Max leads).
 * ``Notes``: a few free-text rows.
 
-No Settings sheet. Every string is a shared string (openpyxl's default). Received dates lie in
-the 18 months before 2026-11-23 10:00, denser towards the end. The book is written with
-openpyxl's write-only mode, so 100,000 enquiries build in seconds and in little memory; the
-merged banner is added through the write-only sheet's ``merged_cells`` range list, which
-openpyxl writes after the rows. The same seed always gives the same cell values.
+No Settings sheet. Received dates lie in the 18 months before 2026-11-23 10:00, denser towards
+the end.
+
+How it is written: openpyxl's write-only mode streams every sheet (little memory); the merged
+banner goes through the write-only sheet's ``merged_cells`` range list, which openpyxl writes
+after the rows. openpyxl 3.1 writes every string as an inline string (``t="inlineStr"``), while
+Excel, and so a real dealer's book, keeps them in the shared-string table; a streaming pass
+over the saved package therefore moves every inline string into ``xl/sharedStrings.xml``
+(``t="s"``), in first-use order as Excel does, and adds the part to the content types and the
+workbook relationships. Zip timestamps and document dates are fixed, so the same seed gives
+the same file, byte for byte.
 """
 
 from __future__ import annotations
@@ -31,8 +37,11 @@ import collections
 import datetime as dt
 import itertools
 import pathlib
+import re
 import sys
+import tempfile
 import time
+import zipfile
 from copy import copy
 from random import Random
 
@@ -239,6 +248,7 @@ BUDGET_TEXT = ["10k", "£8,500", "up to 12k", "tbc", "around 6-7k", "£15000", "
                "monthly £250", "ono"]
 FINANCE = _table([("Yes", 25), ("No", 30), (None, 30), ("maybe", 5), ("y", 5), ("n", 5)])
 DAYS_OPEN = '=IF(B{r}="","",TODAY()-INT(B{r}))'
+FIXED_STAMP = dt.datetime(2026, 11, 23, 9, 0)
 
 
 # --- generators ---------------------------------------------------------------------------
@@ -355,8 +365,11 @@ def _phone(rng: Random, digits: str | None = None) -> tuple[str, str | None]:
 def _email(rng: Random, first: str, last: str) -> str:
     f, la = first.lower(), last.lower().replace("'", "")
     n = rng.randrange(10, 10000)
-    local = rng.choice((f"{f}.{la}{n}", f"{f[0]}{la}{n}", f"{f}{la}{n % 100:02d}",
-                        f"{f}_{la}{n}", f"{la}.{f}{n}", f"{f}.{la}"))
+    if rng.random() < 0.03:  # the lucky few with a plain first.last address
+        local = f"{f}.{la}"
+    else:
+        local = rng.choice((f"{f}.{la}{n}", f"{f[0]}{la}{n}", f"{f}{la}{n % 100:02d}",
+                            f"{f}_{la}{n}", f"{la}.{f}{n}"))
     addr = f"{local}@{_pick(rng, EMAIL_DOMAINS)}"
     r = rng.random()
     if r < 0.02:  # malformed
@@ -381,7 +394,7 @@ def _fmt_text_date(t: dt.datetime, rng: Random) -> str:
 # --- the book -------------------------------------------------------------------------------
 
 class _Cells:
-    """Styled write-only cells, copying a ready-made style so no lookup happens per cell."""
+    """Styled write-only cells for one sheet; each copies a style array made once up front."""
 
     def __init__(self, ws):
         self.ws = ws
@@ -486,15 +499,17 @@ def _lead_rows(rng: Random, n: int, cars, ws, cells: _Cells):
         u = rng.random()
         if u < 0.02:
             status = None
-        elif rng.random() < (0.12 if age_days < 30 else 0.27):
+        elif rng.random() < (0.12 if age_days < 30 else 0.25):
             status = _pick(rng, CLOSED)
         else:
             status = _pick(rng, OPEN_RECENT if age_days < 30 else OPEN_OLDER)
         status_text = _pick(rng, STATUS_VARIANTS[status]) if status else None
 
         # --- the car
+        # A third of all enquiries name no car; a sale or a deposit always names one, so the
+        # others go without one a little more often (Won + Deposit taken are ~15 % of rows).
         car = None
-        if rng.random() >= 1 / 3 or status in ("Won", "Deposit taken"):
+        if status in ("Won", "Deposit taken") or rng.random() >= 0.39:
             car = cars[rng.randrange(len(cars))]
         if car is None:
             reg_vin = None
@@ -583,10 +598,9 @@ def build_messy_book(path: str | pathlib.Path, leads: int, seed: int = 7) -> Non
     cars = _stock(rng, max(50, leads // 50))
 
     wb = Workbook(write_only=True)
-    fixed = dt.datetime(2026, 11, 23, 9, 0)
     wb.properties.creator = "Dave Smith"
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
+    wb.properties.created = FIXED_STAMP
+    wb.properties.modified = FIXED_STAMP
 
     ws = wb.create_sheet("Enquiries")
     widths = (10, 16, 20, 16, 28, 16, 20, 26, 18, 12, 16, 16, 12, 9, 10, 30, 9, 11)
@@ -608,7 +622,101 @@ def build_messy_book(path: str | pathlib.Path, leads: int, seed: int = 7) -> Non
     _write_stock(wb, cars)
     _write_staff(wb)
     _write_notes(wb)
-    wb.save(str(path))
+    with tempfile.TemporaryFile() as raw:
+        wb.save(raw)
+        raw.seek(0)
+        _share_strings(raw, pathlib.Path(path))
+
+
+# --- inline strings -> shared strings ---------------------------------------------------------
+
+_INLINE = re.compile(
+    rb'<c r="([A-Z]+[0-9]+)"((?: s="[0-9]+")?) t="inlineStr"(?:><is><t([^>]*)>(.*?)</t></is></c>|'
+    rb"\s*/>|></c>)",
+    re.S,
+)
+_SST_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+class _SharedStrings:
+    def __init__(self):
+        self.index: dict[bytes, int] = {}
+        self.count = 0
+
+    def sub(self, m: re.Match) -> bytes:
+        ref, style, t_attrs, text = m.groups()
+        if text is None:  # an empty inline string: an empty (possibly styled) cell
+            return b'<c r="' + ref + b'"' + style + b"/>"
+        key = (t_attrs or b"") + b">" + text
+        idx = self.index.get(key)
+        if idx is None:
+            idx = self.index[key] = len(self.index)
+        self.count += 1
+        return b'<c r="' + ref + b'"' + style + b' t="s"><v>' + str(idx).encode() + b"</v></c>"
+
+    def write(self, out) -> None:
+        out.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="'
+                  + _SST_NS + b'" count="' + str(self.count).encode() + b'" uniqueCount="'
+                  + str(len(self.index)).encode() + b'">')
+        batch = []
+        for key in self.index:  # insertion order = index order
+            batch.append(b"<si><t" + key + b"</t></si>")
+            if len(batch) >= 10000:
+                out.write(b"".join(batch))
+                batch.clear()
+        out.write(b"".join(batch) + b"</sst>")
+
+
+def _zinfo(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=FIXED_STAMP.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    return info
+
+
+def _share_strings(src, dst: pathlib.Path) -> None:
+    """Copy the package openpyxl saved to `dst`, moving inline strings to sharedStrings.xml."""
+    sst = _SharedStrings()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            name = item.filename
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with zin.open(item) as fin, zout.open(_zinfo(name), "w") as fout:
+                    rest = b""
+                    while True:
+                        chunk = fin.read(1 << 20)
+                        buf = rest + chunk
+                        # cut after the last complete row; "<" never occurs inside a text node
+                        cut = len(buf) if not chunk else buf.rfind(b"</row>") + 6
+                        if cut < 6 and chunk:
+                            rest = buf
+                            continue
+                        done, rest = _INLINE.sub(sst.sub, buf[:cut]), buf[cut:]
+                        if b"inlineStr" in done:
+                            raise RuntimeError(f"unconverted inline string in {name}")
+                        fout.write(done)
+                        if not chunk:
+                            break
+                continue
+            data = zin.read(item)
+            if name == "[Content_Types].xml":
+                data = data.replace(b"</Types>", (
+                    f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SST_TYPE}"/>'
+                    "</Types>").encode())
+            elif name == "xl/_rels/workbook.xml.rels":
+                ids = {int(n) for n in re.findall(rb'Id="rId([0-9]+)"', data)}
+                rid = max(ids, default=0) + 1
+                data = data.replace(b"</Relationships>", (
+                    f'<Relationship Type="{_SST_REL}" Target="sharedStrings.xml" Id="rId{rid}"/>'
+                    "</Relationships>").encode())
+            elif name == "docProps/core.xml":  # openpyxl stamps the save time as modified
+                stamp = FIXED_STAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            zout.writestr(_zinfo(name), data)
+        with zout.open(_zinfo("xl/sharedStrings.xml"), "w") as fout:
+            sst.write(fout)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,15 +12,19 @@ import pytest
 
 from forecourt import starter
 from forecourt.settings import SLA_HEADER, Settings, settings_rows
-from forecourt.starter import regenerate_templates, template_path, write_starter
+from forecourt.starter import (
+    LEAD_FIELDS,
+    STOCK_FIELDS,
+    regenerate_templates,
+    template_path,
+    write_starter,
+)
 from forecourt.validators.text import fold
 from forecourt.validators.vocabulary import (
     CHANNELS,
     LANGUAGES,
-    LEAD_FIELDS,
     NO,
     STATUSES,
-    STOCK_FIELDS,
     STOCK_STATUSES,
     TAB_NAMES,
     TEAM_FIELDS,

@@ -9,19 +9,33 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
 
 from rapidfuzz import fuzz, process
 
 from forecourt.sync.base import Tab
 from forecourt.validators.text import fold
-from forecourt.validators.vocabulary import FIELDS_BY_TAB, LANGUAGES, TAB_NAMES
+from forecourt.validators.vocabulary import (
+    FIELDS_BY_TAB,
+    LANGUAGES,
+    NOT_FIELDS,
+    TAB_NAMES,
+    WEAK_FALLBACK,
+    WHOLE_ONLY,
+)
+from forecourt.validators.words import PhraseIndex, abbreviations, head
 
 HEADER_SCAN_ROWS = 30
 FUZZY_CUTOFF = 88
 # How many recognised headers make a header row, per tab kind.
 MIN_HEADERS = {"leads": 2, "stock": 2, "team": 1}
+
+
+# How a column's field was decided, strongest first (``check`` shows it).
+SETTINGS, HEADER, WORDS, FUZZY, CONTENTS = "settings", "header", "header words", "fuzzy", \
+    "contents"
+_STRENGTH = {SETTINGS: 0, HEADER: 1, WORDS: 2, FUZZY: 3}
+IGNORE = "ignore"
 
 
 @dataclass
@@ -37,17 +51,41 @@ class ColumnMap:
     fuzzy: dict[str, tuple[str, str]] = field(default_factory=dict)  # field -> (header, synonym)
     duplicates: dict[str, int] = field(default_factory=dict)  # header text -> index
     language_votes: Counter = field(default_factory=Counter)
+    # field -> (how, why): how is one of SETTINGS ... CONTENTS, why the words or evidence.
+    how: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ignored: dict[str, int] = field(default_factory=dict)  # headers Settings says to ignore
+
+    def header_of(self, fld: str, tab: Tab) -> str:
+        j = self.fields[fld]
+        cell = tab.rows[self.header_index][j] if j < len(tab.rows[self.header_index]) else ""
+        return "" if cell is None else str(cell).strip()
 
 
 @cache
-def _synonyms(kind: str) -> dict[str, list[tuple[str, str]]]:
-    """folded synonym -> [(field, language)] for one tab kind."""
-    table: dict[str, list[tuple[str, str]]] = {}
+def _synonyms(kind: str) -> dict[str, list[tuple[str | None, str]]]:
+    """folded synonym -> [(field, language)] for one tab kind; field None: not a field."""
+    table: dict[str, list[tuple[str | None, str]]] = {}
     for fld, by_lang in FIELDS_BY_TAB[kind].items():
         for lang, words in by_lang.items():
             for word in words:
                 table.setdefault(fold(word), []).append((fld, lang))
+    for lang, words in NOT_FIELDS.items():
+        for word in words:
+            table.setdefault(fold(word), []).append((None, lang))
     return table
+
+
+@cache
+def _phrases(kind: str) -> PhraseIndex:
+    """The synonyms that may also be found inside a longer header; whole-only words still
+    count as the back part of a compound ("Inzahlungnahme|wert", "Probefahrt|datum")."""
+    table = _synonyms(kind)
+    every = {word for k in FIELDS_BY_TAB for key in _synonyms(k) for word in key.split()}
+    return PhraseIndex(((key, (fld, lang), lang) for key, hits in table.items()
+                        if key not in WHOLE_ONLY for fld, lang in hits),
+                       weak=((key, (fld, lang), lang) for key, hits in table.items()
+                             if key in WHOLE_ONLY for fld, lang in hits),
+                       known_words=every, fallback=WEAK_FALLBACK)
 
 
 @cache
@@ -56,44 +94,124 @@ def _tab_names() -> dict[str, tuple[str, str]]:
             for lang, names in by_lang.items() for name in names}
 
 
-def _match(kind: str, text: str) -> tuple[list[tuple[str, str]], str | None]:
-    """Candidates (field, language) for one header cell, and the synonym if fuzzy."""
+Candidates = list[tuple[str | None, str]]
+
+
+YES_NO_FIELDS = frozenset({"trade_in", "finance", "active", "sold"})
+# A trade-in phrase with a car's words names the trade-in car ("Px reg", "Kennzeichen
+# Inzahlungnahme"); with money words its valuation ("Part ex value", "Kwota za auto w
+# rozliczeniu").
+_CAR_FIELDS = frozenset({"plate", "vin", "vehicle_wanted", "stock_no", "make", "model"})
+_MONEY_FIELDS = frozenset({"valuation", "budget", "price"})
+_MONEY_WORDS = frozenset({"value", "wert", "wartosc", "kwota", "price", "preis", "cena",
+                          "amount", "betrag", "eur", "pln", "zl", "gbp", "offer", "angebot",
+                          "oferta", "kwote"})
+
+
+@lru_cache(maxsize=16384)
+def _match(kind: str, text: str, language: str | None = None) -> tuple[Candidates, str, str]:
+    """(candidates (field or None, language), how, the synonym found) for one header text.
+
+    How: the whole header is a synonym (HEADER); a synonym is inside it, and the one that
+    names what the header is about counts (WORDS: "Date of appointment"); a near miss of a
+    synonym (FUZZY: "Telefonnumer"). No candidates: nothing known in it. A candidate field of
+    None means the header is a known column that is none of forecourt's fields. A header
+    asking a question ("Fin?", "Sold?") is a yes/no column where one of its readings is."""
     key = fold(text)
     if not key:
-        return [], None
+        return [], "", ""
     table = _synonyms(kind)
-    if key in table:
-        return table[key], None
-    if len(key) >= 5:
-        hit = _near_miss(table, key)
+    question = text.rstrip().endswith("?")
+    exact = table.get(key)
+    if exact and not (question and not any(f in YES_NO_FIELDS for f, _ in exact)):
+        return exact, HEADER, key
+    if " " not in key and len(key) >= 5 and not exact:  # one word, a letter off: a typo
+        hit = _near_miss(kind, key)
         if hit:
-            return table[hit], hit
-    return [], None
+            return table[hit], FUZZY, hit
+    found = _words(kind, key, abbreviations(text), language)
+    if question and found:
+        yes_no = [c for c in found[0] if c[0] in YES_NO_FIELDS]
+        if yes_no:
+            return yes_no, found[1], found[2]
+    if exact:
+        return exact, HEADER, key
+    if found:
+        return found
+    if len(key) >= 5:
+        hit = _near_miss(kind, key)
+        if hit:
+            return table[hit], FUZZY, hit
+    return [], "", ""
 
 
-def _near_miss(table: dict[str, Any], key: str) -> str | None:
+def _words(kind: str, key: str, short: frozenset[str],
+           language: str | None) -> tuple[Candidates, str, str] | None:
+    """The field named by the known words inside a header, if any (see :func:`_match`)."""
+    hits = _phrases(kind).find(key, short)
+    if not hits:
+        return None
+    votes = Counter(h.language for h in hits)
+    lang = language or max(votes, key=lambda g: (votes[g], g == "en"))
+    fields = {h.value[0] for h in hits}
+    if "trade_in" in fields and kind == "leads":
+        words = key.split()
+        strong = {h.value[0] for h in hits if not h.weak or h.part == 1}
+        if strong & _MONEY_FIELDS or any(w.endswith(m) for w in words for m in _MONEY_WORDS):
+            return [("valuation", lang)], WORDS, "trade-in + value"
+        if strong & _CAR_FIELDS:
+            return [("trade_in_vehicle", lang)], WORDS, "trade-in + car"
+    chosen = head(hits, lang)
+    candidates = list(dict.fromkeys(h.value for h in chosen))
+    phrases = " / ".join(dict.fromkeys(h.phrase for h in chosen))
+    whole = len(chosen) == 1 and chosen[0].start == 0 and chosen[0].end == len(key.split())
+    if whole and not chosen[0].exact and chosen[0].part == 0 and not short:
+        return candidates, FUZZY, phrases  # the whole header, one word a little off: a typo
+    return candidates, WORDS, phrases
+
+
+def _near_miss(kind: str, key: str) -> str | None:
     """The synonym ``key`` is a near miss of (a typo, a letter left out), if any."""
-    hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    words = key.count(" ")
+    hit = process.extractOne(key, _by_words(kind).get(words, ()), scorer=fuzz.ratio,
+                             score_cutoff=FUZZY_CUTOFF)
     return hit[0] if hit else None
 
 
+@cache
+def _by_words(kind: str) -> dict[int, list[str]]:
+    """Synonyms by their number of spaces: a near miss has as many words as its synonym."""
+    out: dict[int, list[str]] = {}
+    for key in _synonyms(kind):
+        out.setdefault(key.count(" "), []).append(key)
+    return out
+
+
+# A header cell is short: longer text is data (a note, a message), never scored as a header.
+MAX_HEADER_LENGTH = 60
+
+
 def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
-    """How header-like a row is: 1 per known header, 0.5 per near miss. A row that cannot
-    score over ``beat`` is not fuzzy-matched (the slow part): its score is then a lower
-    bound, still at most ``beat``."""
+    """How header-like a row is: 1 per known header, 0.75 per header holding known words, 0.5
+    per near miss. A row that cannot score over ``beat`` is not searched for words or near
+    misses (the slow part): its score is then a lower bound, still at most ``beat``."""
     table = _synonyms(kind)
     score = 0.0
-    near: list[str] = []  # keys that could still be near misses
+    near: list[str] = []  # cells that could still hold words or be near misses
     for cell in row:
-        if isinstance(cell, str) and cell.strip():
+        if isinstance(cell, str) and cell.strip() and len(cell) <= MAX_HEADER_LENGTH:
             key = fold(cell)
             if key in table:
-                score += 1.0
-            elif len(key) >= 5:
-                near.append(key)
-    if score + 0.5 * len(near) <= beat:
+                score += 1.0 if any(f is not None for f, _ in table[key]) else 0.0
+            elif key:
+                near.append(cell)
+    if score + 0.75 * len(near) <= beat:
         return score
-    return score + 0.5 * sum(_near_miss(table, key) is not None for key in near)
+    for text in near:
+        candidates, how, _ = _match(kind, text.strip())
+        if any(f is not None for f, _ in candidates):
+            score += 0.75 if how == WORDS else 0.5
+    return score
 
 
 def find_header(kind: str, tab: Tab) -> tuple[int, float]:
@@ -106,35 +224,59 @@ def find_header(kind: str, tab: Tab) -> tuple[int, float]:
     return best, best_score
 
 
-def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = None) -> ColumnMap:
-    """Map each header cell of ``tab.rows[header_index]`` to a field of ``kind``."""
+def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = None,
+                overrides: dict[str, str] | None = None) -> ColumnMap:
+    """Map each header cell of ``tab.rows[header_index]`` to a field of ``kind``.
+
+    ``overrides`` (folded header -> field or :data:`IGNORE`, from Settings) come first; then
+    whole headers, then headers holding known words, then near misses, each in column order,
+    so a column called exactly "Phone" is the phone even when "Customer phone" comes first.
+    """
     row = tab.rows[header_index]
     cm = ColumnMap(kind, tab.name, tab.excel_row(header_index), header_index)
-    matches: list[tuple[int, str, list[tuple[str, str]], str | None]] = []
+    overrides = overrides or {}
+    kind_fields = FIELDS_BY_TAB[kind]
+    matches: list[tuple[int, int, str, Candidates, str, str]] = []
     for j, cell in enumerate(row):
         text = "" if cell is None else str(cell).strip()
         if not text:
             continue
-        candidates, fuzzy = _match(kind, text)
-        for _, lang in candidates:
-            cm.language_votes[lang] += 1
-        matches.append((j, text, candidates, fuzzy))
-    lang = language or _language(cm.language_votes)
-    for j, text, candidates, fuzzy in matches:
-        if not candidates:
+        key = fold(text)
+        wanted = overrides.get(key)
+        if wanted == IGNORE:
+            cm.ignored[text] = j
             cm.extra[text] = j
             continue
+        if wanted in kind_fields:
+            matches.append((_STRENGTH[SETTINGS], j, text, [(wanted, "")], SETTINGS,
+                            f"Settings: Column: {text} = {wanted}"))
+            continue
+        candidates, how, synonym = _match(kind, text, language)
+        for fld, lang in candidates:
+            if fld is not None:
+                cm.language_votes[lang] += 1 if how == HEADER else 0.5
+        if not any(f is not None for f, _ in candidates):
+            cm.extra[text] = j
+            continue
+        matches.append((_STRENGTH[how], j, text, candidates, how, synonym))
+    lang = language or _language(cm.language_votes)
+    for _strength, j, text, candidates, how, synonym in sorted(matches):
         # An ambiguous word ("Termin": appointment in German, due date in Polish) takes the
         # meaning of the workbook's language; otherwise the first field that is still free.
-        ordered = sorted(candidates, key=lambda c: c[1] != lang)
+        ordered = sorted((c for c in candidates if c[0] is not None), key=lambda c: c[1] != lang)
         chosen = next((f for f, _ in ordered if f not in cm.fields), None)
         if chosen is None:
             cm.duplicates[text] = j
             cm.extra[text] = j
             continue
         cm.fields[chosen] = j
-        if fuzzy:
-            cm.fuzzy[chosen] = (text, fuzzy)
+        cm.how[chosen] = (how, synonym if how == SETTINGS else f"{text!r}" if how == HEADER
+                          else f"{text!r} holds {synonym!r}" if how == WORDS
+                          else f"{text!r} is close to {synonym!r}")
+        if how == FUZZY:
+            cm.fuzzy[chosen] = (text, synonym)
+    cm.fields = dict(sorted(cm.fields.items(), key=lambda kv: kv[1]))
+    cm.extra = dict(sorted(cm.extra.items(), key=lambda kv: kv[1]))
     return cm
 
 
@@ -154,7 +296,8 @@ class Layout:
     language: str
 
 
-def find_layout(tabs: list[Tab], language: str | None = None) -> Layout:
+def find_layout(tabs: list[Tab], language: str | None = None,
+                overrides: dict[str, str] | None = None) -> Layout:
     """Pick the Leads, Stock, Team and Settings tabs by name, else by content."""
     names = _tab_names()
     chosen: dict[str, Tab | None] = {"leads": None, "stock": None, "team": None, "settings": None}
@@ -193,10 +336,10 @@ def find_layout(tabs: list[Tab], language: str | None = None) -> Layout:
         if index < 0 or score < MIN_HEADERS[kind]:
             maps[kind] = None
             continue
-        maps[kind] = map_columns(kind, tab, index)
+        maps[kind] = map_columns(kind, tab, index, overrides=overrides)
         votes.update(maps[kind].language_votes)
     lang = language or _language(votes)
     for kind, cm in maps.items():
         if cm is not None and chosen[kind] is not None:
-            maps[kind] = map_columns(kind, chosen[kind], cm.header_index, lang)
+            maps[kind] = map_columns(kind, chosen[kind], cm.header_index, lang, overrides)
     return Layout(chosen, maps, lang)

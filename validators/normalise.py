@@ -19,8 +19,16 @@ import pandas as pd
 import phonenumbers
 from rapidfuzz import fuzz, process
 
-from forecourt.validators.text import fold
-from forecourt.validators.vocabulary import CHANNELS, NO, STATUSES, STOCK_STATUSES, YES
+from forecourt.validators.text import fold, transliterated
+from forecourt.validators.vocabulary import (
+    CHANNELS,
+    NO,
+    STATUSES,
+    STOCK_STATUSES,
+    UNSURE,
+    YES,
+)
+from forecourt.validators.words import PhraseIndex, abbreviations, negated
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 # Serial numbers Excel shows as dates between 1982 and 2119: anything else is not a date.
@@ -279,33 +287,65 @@ def to_emails(values: Sequence[Any]) -> tuple[pd.Series, pd.Series]:
     return pd.Series(emails, dtype=object), pd.Series(ok, dtype=bool)
 
 
-_YES = {fold(w) for w in YES}
-_NO = {fold(w) for w in NO}
+_YES = {fold(w) for w in YES} - {""}
+_NO = {fold(w) for w in NO} - {""}
+_UNSURE = {fold(w) for w in UNSURE}
+_YES_MARKS = {"✓", "✔", "☑", "☒", "x", "X", "+"}
+_NO_MARKS = {"-", "–", "—", "✗", "✘", "☐"}
 
 
-def to_yes_no(values: Sequence[Any]) -> tuple[pd.Series, pd.Series]:
-    """(True/False/NA, readable?) for yes/no cells; any other text counts as yes (a trade-in
-    column often holds the car itself) but is reported when it is a bare unknown word."""
+def _yes_no(v: Any, described: bool) -> bool | None:
+    """True/False, or None when the cell is neither (see :func:`to_yes_no`)."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float):
+        return bool(v) if v in (0, 1) else (True if described else None)
+    if isinstance(v, dt.date | dt.datetime):
+        return True if described else None  # a date in a "Sold" column: sold then
+    text = str(v).strip()
+    if text in _YES_MARKS:
+        return True
+    if text in _NO_MARKS:
+        return False
+    key = fold(text)
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    if not key or key in _UNSURE:
+        return None
+    first = key.split(" ", 1)[0]
+    if first in _UNSURE:
+        return None
+    if first in _YES:  # "yes - Golf 2015", "ja, BMW"
+        return True
+    if first in _NO:  # "no thanks", "nie, gotówka"
+        return False
+    # A trade-in column often holds the car itself ("Golf 2015", "AB12 CDE"): that is a yes.
+    if described and (" " in key or any(c.isdigit() for c in key)):
+        return True
+    return None
+
+
+def to_yes_no(values: Sequence[Any], described: bool = False) -> tuple[pd.Series, pd.Series]:
+    """(True/False/NA, readable?) for yes/no cells. "yes", "ja", "tak", ✓, "no", "-"... are
+    read; a cell that is neither ("maybe", "?", a word forecourt does not know) is NA and
+    unreadable, never taken for a yes. With ``described`` a description of the thing itself
+    (the trade-in car "Golf 2015", a sale date) counts as yes."""
     out: list[Any] = []
     ok: list[bool] = []
+    memo: dict[Any, bool | None] = {}
     for v in values:
-        if v in (None, ""):
+        if v is None or v == "":
             out.append(None)
             ok.append(True)
-        elif isinstance(v, bool):
-            out.append(v)
-            ok.append(True)
-        else:
-            key = fold(str(v))
-            if key in _YES:
-                out.append(True)
-                ok.append(True)
-            elif key in _NO:
-                out.append(False)
-                ok.append(True)
-            else:
-                out.append(True)
-                ok.append(len(key) > 3)
+            continue
+        key = (v.__class__, v)
+        if key not in memo:
+            memo[key] = _yes_no(v, described)
+        answer = memo[key]
+        out.append(answer)
+        ok.append(answer is not None)
     return pd.Series(out, dtype="boolean"), pd.Series(ok, dtype=bool)
 
 
@@ -317,27 +357,60 @@ def _lookup(table: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, str]:
 _STATUS = _lookup(STATUSES)
 _STOCK_STATUS = _lookup(STOCK_STATUSES)
 _CHANNEL = {fold(w): cls for cls, words in CHANNELS.items() for w in words}
+_TABLES = {"status": _STATUS, "stock": _STOCK_STATUS, "channel": _CHANNEL}
+# When a value holds phrases of several statuses, the one furthest along counts ("spoke to
+# him, appointment Sat" is an appointment); a lost or sold car beats the rest.
+_RANK = {
+    "status": {s: k for k, s in enumerate(STATUSES)} | {"Lost": len(STATUSES)},
+    "stock": {"On lot": 0, "In prep": 1, "In transit": 2, "Reserved": 3, "Sold": 4},
+}
 
 
-@lru_cache(maxsize=4096)
+@cache
+def _phrases(which: str) -> PhraseIndex:
+    return PhraseIndex((key, value, None) for key, value in _TABLES[which].items())
+
+
+@lru_cache(maxsize=8192)
 def _canon(value: str, which: str) -> str | None:
-    table = _STATUS if which == "status" else _STOCK_STATUS if which == "stock" else _CHANNEL
+    """The canonical status or channel class of one typed value: the whole value, else the
+    known phrases inside it ("lost - bought elsewhere", "Anruf Mobil", "mobile.de Anfrage";
+    not after a negation: "not contacted yet"), else a near miss."""
+    table = _TABLES[which]
     key = fold(value)
     if not key:
         return None
-    if key in table:
-        return table[key]
-    if which == "channel":
-        # "Facebook Marketplace", "Anruf Mobil", "mobile.de Anfrage": a known word inside.
-        words = f" {key} "
-        for known in sorted(table, key=len, reverse=True):
-            if f" {known} " in words:
-                return table[known]
-    if len(key) >= 5:
+    short = abbreviations(value)
+    found, covered = _canon_key(key, short, which)
+    if transliterated(key) != key:  # "bestaetigt" for "bestätigt"
+        other, more = _canon_key(transliterated(key), short, which)
+        if other is not None and more > covered:
+            found = other
+    if found is None and len(key) >= 5:
         hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=88)
         if hit:
             return table[hit[0]]
-    return None
+    return found
+
+
+def _canon_key(key: str, short: frozenset[str], which: str) -> tuple[str | None, int]:
+    """(value, how many words the known phrases cover) of one folded value."""
+    table = _TABLES[which]
+    if key in table:
+        return table[key], len(key.split()) + 1
+    hits = _phrases(which).find(key, short)
+    covered = len({k for h in hits for k in range(h.start, h.end)})
+    if which == "status" and any(h.value == "Shown" and negated(key, h) for h in hits):
+        return "No show", covered  # "never showed"
+    hits = [h for h in hits if not negated(key, h)]
+    if which == "stock":  # "Przygotowanie do sprzedaży": typed as known beats an inflection
+        hits = [h for h in hits if h.exact] or hits
+    if not hits:
+        return None, 0
+    if which == "channel":  # the first channel named: "Czat na stronie" is a chat
+        return min(hits, key=lambda h: (h.start, -h.size)).value, covered
+    rank = _RANK[which]
+    return max(hits, key=lambda h: (rank[h.value], h.size)).value, covered
 
 
 def to_canonical(values: Sequence[Any], which: str) -> pd.Series:

@@ -21,4 +21,16 @@ def fold(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", str(text).translate(_EXTRA))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return _NON_WORD.sub(" ", text).strip()
+    return _NON_WORD.sub(" ", text.replace("#", " # ")).strip()
+
+
+_UMLAUT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+
+
+def transliterated(key: str) -> str:
+    """A folded text with German umlauts typed as two letters folded like the umlaut:
+    "bestaetigt" -> "bestatigt" (as "bestätigt" folds). Only for a second try: "ae" is not
+    always an umlaut ("Israel")."""
+    for pair, letter in _UMLAUT_SPELLINGS:
+        key = key.replace(pair, letter)
+    return key

@@ -116,10 +116,7 @@ def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]
             if key in seen:
                 continue
             seen.add(key)
-            if this != code:
-                message = _MESSAGES[this]
-            else:
-                message = template
+            message = _MESSAGES[this] if this != code else template
             empty = value is None or (not isinstance(value, str) and pd.isna(value))
             if "{" in message:
                 text = "" if empty else str(value)
@@ -239,37 +236,55 @@ def _duplicate_people(book: Book) -> list[Issue]:
     info = book.tabs["leads"]
     leads = book.leads
     window = pd.Timedelta(days=book.settings.duplicate_window_days)
-    found: dict[int, tuple[int, str, str]] = {}
+    found: dict[int, tuple[int, str]] = {}  # later index -> (earlier index, field)
     for fld in ("phone", "email"):
         if fld not in info.columns:
             continue
         part = leads.loc[leads[fld].notna() & leads["received_at"].notna(),
-                         [fld, "received_at", "row", "source"]]
+                         [fld, "received_at", "row"]]
         part = part.sort_values(["received_at", "row"], kind="stable")
+        part["at"] = part.index
         grouped = part.groupby(fld, sort=False)
         prev_at = grouped["received_at"].shift()
-        prev_row = grouped["row"].shift()
-        prev_source = grouped["source"].shift()
+        prev_index = grouped["at"].shift()
         hit = prev_at.notna() & (part["received_at"] - prev_at <= window)
         sel = hit[hit].index
-        for idx, earlier, source in zip(sel, prev_row[sel].tolist(), prev_source[sel].tolist(),
-                                        strict=True):
+        for idx, earlier in zip(sel, prev_index[sel].tolist(), strict=True):
             if idx not in found:
-                found[idx] = (int(earlier), fld, str(source))
+                found[idx] = (int(earlier), fld)
+    if not found:
+        return []
     issues = []
     at = sorted(found)
     pos = leads.index.get_indexer(at)
-    rows = leads["row"].to_numpy()[pos].tolist()
+    rows = leads["row"].to_numpy()
     values = {f: leads[f].to_numpy()[pos].tolist() for f in ("phone", "email")}
+    days = book.settings.duplicate_window_days
     for k, idx in enumerate(at):
-        earlier, fld, source = found[idx]
+        earlier, fld = found[idx]
         value = values[fld][k]
         issues.append(make_issue(
-            "duplicate-person", info.sheet, int(rows[k]), info.columns.get(fld),
-            f"same {'phone' if fld == 'phone' else 'e-mail'} {value} as row {earlier} "
-            f"({source}) within {book.settings.duplicate_window_days} days: likely the same "
-            "buyer again (not merged)", value, fld))
+            "duplicate-person", info.sheet, int(rows[pos[k]]), info.columns.get(fld),
+            f"same {'phone' if fld == 'phone' else 'e-mail'} {value} as "
+            f"{_describe_lead(leads, earlier)} within {days} days: likely the same buyer "
+            "again (not merged)", value, fld))
     return issues
+
+
+def _describe_lead(leads: pd.DataFrame, index: Any) -> str:
+    """An earlier lead as a dealer finds it: "the lead on row 12 (Anna Nowak, WhatsApp,
+    2026-11-20 14:05)", with only the parts the row has."""
+    lead = leads.loc[index]
+    parts = []
+    for fld in ("name", "source"):
+        value = lead.get(fld)
+        if isinstance(value, str) and value.strip():
+            parts.append(value.strip())
+    received = lead.get("received_at")
+    if received is not None and not pd.isna(received):
+        parts.append(f"{pd.Timestamp(received):%Y-%m-%d %H:%M}")
+    about = f" ({', '.join(parts)})" if parts else ""
+    return f"the lead on row {int(lead['row'])}{about}"
 
 
 def _duplicate_ids(book: Book) -> list[Issue]:
