@@ -34,7 +34,9 @@ DATE_FIELDS = {
 }
 NUMBER_FIELDS = {"leads": ("budget", "valuation"), "stock": ("price", "year", "mileage", "waiting"),
                  "team": ("cap",)}
-YES_NO_FIELDS = {"leads": ("trade_in", "finance"), "stock": (), "team": ("active",)}
+YES_NO_FIELDS = {"leads": ("trade_in", "finance"), "stock": ("sold",), "team": ("active",)}
+# Yes/no columns where a description counts as yes: the trade-in car itself, a sale date.
+DESCRIBED = ("trade_in", "sold")
 
 
 @dataclass
@@ -136,7 +138,7 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
         if f in NUMBER_FIELDS[kind]:
             return norm.to_numbers(values), True
         if f in YES_NO_FIELDS[kind]:
-            yes_no, ok = norm.to_yes_no(values)
+            yes_no, ok = norm.to_yes_no(values, described=f in DESCRIBED)
             return yes_no.where(ok, None), True
         if f == "phone":
             phones, ok = norm.to_phones(values, region)
@@ -165,6 +167,10 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
             keep_raw(f, values)
     if kind == "leads":
         data["channel"] = norm.to_canonical(raw("source"), "channel")
+    if kind == "stock":  # a yes in a "Sold" column sells the car, whatever its status says
+        sold = data["sold"].fillna(False).to_numpy(dtype=bool)
+        if sold.any():
+            data["status"] = data["status"].where(~sold, "Sold")
     for header, j in cm.extra.items():
         data[f"extra:{header}"] = pd.Series(grid[:, j] if j < width else [""] * n,
                                             dtype=object)

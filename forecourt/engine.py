@@ -290,8 +290,6 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
 
     # Next action and due from the SLA table.
     sla = next_actions(leads, book.stock, settings, lang, as_of)
-    sla.loc[~known, ["next_action", "rule"]] = None
-    sla.loc[~known, "due"] = pd.NaT
     final: dict[str, pd.Series] = {}
     for fld in RECOMPUTED:
         person[fld] = persons(fld)
@@ -305,7 +303,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     limits = leads["status"].map(settings.stalled_days)
     age_days = (now - leads["status_since_new"]) / pd.Timedelta(days=1)
     stalled = is_open & limits.notna() & (age_days > limits)
-    flagged_rows = leads["row"].isin(error_rows)
+    flagged_rows = leads["row"].isin(error_rows) | ~known  # an unreadable status too
     fallback = pd.Series(written["fallback"].to_numpy(dtype=object) == "1",
                          index=leads.index) & ~person["owner"]
     for row, owner in leads.loc[fallback, ["row", "owner"]].itertuples(index=False):

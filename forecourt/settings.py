@@ -101,6 +101,13 @@ DEFAULT_SLA: tuple[SlaRule, ...] = (
         "dokumenty i wydanie",
     ),
     _rule(
+        "Status unknown",
+        60,
+        "check the status",
+        "Status prüfen",
+        "sprawdzić status",
+    ),
+    _rule(
         "Won",
         30 * 24 * 60,
         "retention check-in",

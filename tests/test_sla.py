@@ -38,7 +38,8 @@ def at(text: str) -> dt.datetime:
 # ---------------------------------------------------------------------------------------------
 
 TIME_COLUMNS = ("received_at", "first_response_at", "last_contact_at", "appointment_at")
-TEXT_COLUMNS = ("lead_id", "channel", "status", "stock_vin", "vin", "stock_no", "vehicle_wanted")
+TEXT_COLUMNS = ("lead_id", "channel", "status", "stock_vin", "vin", "stock_no", "vehicle_wanted",
+                "raw_status")
 
 
 def leads_frame(*rows: dict, index=None) -> pd.DataFrame:
@@ -153,6 +154,9 @@ SLA_ROWS = {
                                  "last_contact_at": m}, "paperwork and handover", BUSINESS[960]),
     "Won": (lambda m: {"status": "Won", "received_at": LONG_AGO, "last_contact_at": m},
             "retention check-in", THIRTY_DAYS_LATER),
+    # A status forecourt cannot read: still open work, and somebody checks what it means.
+    "Status unknown": (lambda m: {"raw_status": "Waiting on finance", "received_at": LONG_AGO,
+                                  "last_contact_at": m}, "check the status", BUSINESS[60]),
 }
 
 

@@ -165,27 +165,33 @@ def _duplicates_in_stock(book: Book) -> list[Issue]:
 def link_stock(book: Book) -> None:
     """Add ``stock_vin`` to the leads: the stock VIN each lead is about, where it is known.
 
-    A lead names a car by VIN or by stock number, and dealers type either into either column.
+    A lead names a car by VIN, stock number or registration plate, and dealers type any of
+    them into any of those columns ("AB12 CDE" and "ab12cde" are one plate).
     """
     stock = book.stock
     by_vin = set(stock["vin"].dropna())
-    by_no = {_stock_key(no): vin for no, vin in zip(stock["stock_no"], stock["vin"], strict=True)
-             if isinstance(no, str)}
+    by_key: dict[str, Any] = {}
+    for fld in ("stock_no", "plate"):
+        for key, vin in zip(stock[fld], stock["vin"], strict=True):
+            if isinstance(key, str) and isinstance(vin, str):
+                by_key.setdefault(_stock_key(key), vin)
     leads = book.leads
 
-    def find(vin: Any, stock_no: Any) -> tuple[Any, bool]:
+    def find(vin: Any, stock_no: Any, plate: Any) -> tuple[Any, bool]:
         if isinstance(vin, str):
             if vin in by_vin:
                 return vin, False
-            if _stock_key(vin) in by_no:
-                return by_no[_stock_key(vin)], True
-        if isinstance(stock_no, str) and _stock_key(stock_no) in by_no:
-            return by_no[_stock_key(stock_no)], False
+            if _stock_key(vin) in by_key:
+                return by_key[_stock_key(vin)], True
+        for other in (stock_no, plate):
+            if isinstance(other, str) and _stock_key(other) in by_key:
+                return by_key[_stock_key(other)], False
         return None, False
 
-    found = [find(v, s) for v, s in zip(leads["vin"], leads["stock_no"], strict=True)]
+    found = [find(v, s, p) for v, s, p in zip(leads["vin"], leads["stock_no"], leads["plate"],
+                                             strict=True)]
     leads["stock_vin"] = pd.Series([f[0] for f in found], index=leads.index, dtype=object)
-    # A stock number typed into the VIN column is not a malformed VIN.
+    # A stock number or plate typed into the VIN column is not a malformed VIN.
     typed_no = pd.Series([f[1] for f in found], index=leads.index, dtype=bool)
     leads.loc[typed_no, "stock_no"] = leads.loc[typed_no, "raw_vin"].astype(str)
     leads.loc[typed_no, "vin"] = leads.loc[typed_no, "stock_vin"]
@@ -206,10 +212,11 @@ def _not_in_stock(book: Book) -> list[Issue]:
     if book.tabs.get("stock") is None:
         return []
     leads = book.leads
-    asked = (leads["vin"].notna() | leads["stock_no"].notna()) & leads["stock_vin"].isna()
+    asked = (leads["vin"].notna() | leads["stock_no"].notna() | leads["plate"].notna()) \
+        & leads["stock_vin"].isna()
     issues = []
     for idx in asked[asked].index:
-        fld = "vin" if pd.notna(leads.at[idx, "vin"]) else "stock_no"
+        fld = next(f for f in ("vin", "stock_no", "plate") if pd.notna(leads.at[idx, f]))
         value = leads.at[idx, f"raw_{fld}"] if f"raw_{fld}" in leads else leads.at[idx, fld]
         issues.append(make_issue("vin-not-in-stock", info.sheet, int(leads.at[idx, "row"]),
                                  info.columns.get(fld),

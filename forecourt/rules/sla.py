@@ -13,7 +13,9 @@ else the received time. Choices DOMAIN.md leaves open (each a dealer's reading o
   response empty or equal to the received time);
 * Appointment set / confirmed without an appointment time fall back to the Contacted rule;
   Shown / No show without one count from the last contact;
-* a status with no anchor at all (no received time, no contact, no appointment) gets no due.
+* a status with no anchor at all (no received time, no contact, no appointment) gets no due;
+* a status forecourt cannot read ("Waiting on finance") is open work: "check the status",
+  due by the "Status unknown" rule after the last contact (else first response, received).
 
 The car a lead asked about shapes the text: when it is sold or not in stock the action offers up
 to three similar available cars; when it is in transit it names the arrival date.
@@ -80,7 +82,10 @@ def next_actions(
     rules = {r.trigger: r for r in settings.sla}
     clock = _Clock(opening_hours(settings))
 
-    status = _col(leads, "status").fillna("New")
+    typed = _col(leads, "raw_status")
+    # A status nobody can read is still open work: someone checks what it means.
+    unknown = (_col(leads, "status").isna() & typed.notna()).to_numpy()
+    status = _col(leads, "status").fillna("New").where(~unknown, "Status unknown")
     is_status = _matcher(status)
     channel = _col(leads, "channel")
     is_channel = _matcher(channel.where(channel.isin(CHANNEL_CLASSES), "other").fillna("other"))
@@ -116,6 +121,7 @@ def next_actions(
         use(is_status(st) & ~has_appointment, "Contacted", contact)
     for st in ("Shown", "No show"):
         use(is_status(st) & ~has_appointment, st, contact)
+    use(unknown, "Status unknown", contact)
     # "Not before last contact": a confirmation call is not due before the booking was made.
     booked = is_status("Appointment set") & has_appointment & (last > due)
     due[booked] = last[booked]
@@ -234,7 +240,8 @@ def _with_car_notes(
 ) -> list[str | None]:
     """``action`` with the car's news appended for open leads: similar cars, arrival date."""
     linked = _col(leads, "stock_vin")
-    asked = (_col(leads, "vin").notna() | _col(leads, "stock_no").notna()).to_numpy()
+    asked = (_col(leads, "vin").notna() | _col(leads, "stock_no").notna()
+             | _col(leads, "plate").notna()).to_numpy()
     active = np.array([a is not None for a in action], dtype=bool) & ~closed
     if not (active & (asked | linked.notna().to_numpy())).any():
         return action
@@ -296,9 +303,12 @@ class _StockIndex:
         self.eta: dict[str, dt.datetime] = {}
         self.by_vin: dict[str, _Car] = {}
         self.available: list[_Car] = []
-        columns = ("vin", "stock_no", "make", "model", "body", "price", "status", "eta")
+        columns = ("vin", "stock_no", "plate", "make", "model", "body", "price", "status", "eta")
         rows = zip(*(_col(stock, c).tolist() for c in columns), strict=True)
-        for order, (vin, stock_no, make, model, body, price, status, eta) in enumerate(rows):
+        for order, (vin, stock_no, plate, make, model, body, price, status, eta) in \
+                enumerate(rows):
+            if not (isinstance(stock_no, str) and stock_no.strip()):
+                stock_no = plate  # the car as the dealer knows it: "VW Golf (AB12 CDE)"
             car = _Car(
                 order,
                 vin if isinstance(vin, str) else None,
