@@ -9,6 +9,7 @@ traced back to its cell and the write-back can address it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from forecourt.issues import Issue, make_issue
 from forecourt.settings import Settings, settings_from_rows
 from forecourt.sync.base import Tab, Tabs
 from forecourt.validators import normalise as norm
-from forecourt.validators.headers import ColumnMap, find_layout
+from forecourt.validators.headers import ColumnMap, Layout, find_layout
 from forecourt.validators.vin import normalise_vin
 from forecourt.validators.vocabulary import FIELDS_BY_TAB
 
@@ -50,6 +51,9 @@ class TabInfo:
     extra: dict[str, str]
     last_column: str
     rows: int
+    # field -> (how, why, header): how the column was found (header, header words, fuzzy,
+    # contents, settings) and the words or evidence, for ``check``
+    how: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,9 +172,17 @@ def build_frame(kind: str, tab: Tab, cm: ColumnMap, *, day_first: bool,
     if kind == "leads":
         data["channel"] = norm.to_canonical(raw("source"), "channel")
     if kind == "stock":  # a yes in a "Sold" column sells the car, whatever its status says
-        sold = data["sold"].fillna(False).to_numpy(dtype=bool)
+        said = data["sold"]
+        sold = said.fillna(False).to_numpy(dtype=bool)
+        status = data["status"]
+        # the two columns disagree: reported (validators.validate), the car counted as sold
+        data["sold_conflict"] = pd.Series(
+            (sold & status.notna().to_numpy() & (status != "Sold").to_numpy())
+            | ((said == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+               & (status == "Sold").to_numpy()), dtype=bool)
         if sold.any():
-            data["status"] = data["status"].where(~sold, "Sold")
+            data["status"] = status.where(~sold, "Sold")
+            data["status_typed"] = status
     for header, j in cm.extra.items():
         data[f"extra:{header}"] = pd.Series(grid[:, j] if j < width else [""] * n,
                                             dtype=object)
@@ -185,10 +197,47 @@ def empty_frame(kind: str) -> pd.DataFrame:
 
 def _tab_info(kind: str, tab: Tab, cm: ColumnMap, rows: int) -> TabInfo:
     width = max((len(r) for r in tab.rows[cm.header_index:]), default=1)
+    how = {f: (*cm.how.get(f, ("header", "")), cm.header_of(f, tab)) for f in cm.fields}
     return TabInfo(kind, tab.name, cm.header_row,
                    {f: tab.letter(j) for f, j in cm.fields.items()},
                    {h: tab.letter(j) for h, j in cm.extra.items()},
-                   tab.letter(max(width - 1, 0)), rows)
+                   tab.letter(max(width - 1, 0)), rows, how)
+
+
+def _raw_column(tab: Tab | None, cm: ColumnMap | None, fld: str) -> list[Any]:
+    if tab is None or cm is None or fld not in cm.fields:
+        return []
+    return _column(tab.rows[cm.header_index + 1:], cm.fields[fld])
+
+
+def _infer(layout: Layout, issues: list[Issue]) -> None:
+    """Columns known by their contents (see :mod:`forecourt.validators.infer`), each reported:
+    the Team tab first (its names find the owner column), then Stock (its cars find the leads'
+    car column), then Leads."""
+    from forecourt.validators.infer import infer_columns
+
+    team_names = [v for v in _raw_column(layout.tabs["team"], layout.maps["team"], "name")
+                  if isinstance(v, str)]
+    for kind in ("team", "stock", "leads"):
+        tab, cm = layout.tabs[kind], layout.maps[kind]
+        if tab is None or cm is None:
+            continue
+        car_keys: dict[str, str] = {}
+        if kind == "leads":
+            for fld in ("vin", "stock_no", "plate"):
+                for v in _raw_column(layout.tabs["stock"], layout.maps["stock"], fld):
+                    if v not in (None, ""):
+                        car_keys.setdefault(_KEY.sub("", str(v).upper()), fld)
+        for found in infer_columns(kind, tab, cm, team_names=team_names, car_keys=car_keys):
+            name = found.field.replace("_", " ")
+            issues.append(make_issue(
+                "inferred-column", tab.name, cm.header_row, tab.letter(found.index),
+                f"column {found.header!r} read as {name} from its values: {found.evidence}. "
+                f"If that is wrong, add a Settings row 'Column: {found.header}' with the right "
+                "field or 'ignore'", found.header, found.field))
+
+
+_KEY = re.compile(r"[\W_]+")
 
 
 def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
@@ -198,7 +247,8 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
 
     say = progress or (lambda _msg: None)
     # Sheets forecourt generates (Issues, KPI, Log) are not the dealer's data.
-    layout = find_layout([t for t in tabs.tabs if not is_generated(t)])
+    dealer_tabs = [t for t in tabs.tabs if not is_generated(t)]
+    layout = find_layout(dealer_tabs)
     if layout.tabs["leads"] is None:
         names = ", ".join(repr(t.name) for t in tabs.tabs) or "none"
         raise NoLeadsTab(f"{tabs.source} has no leads tab: no sheet is named Leads, Anfragen "
@@ -225,6 +275,12 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
         for p in problems:
             issues.append(make_issue("bad-setting", settings_tab.name, p.row,
                                      settings_tab.letter(p.column - 1), p.message, p.value))
+        if settings.columns:  # the dealer said what some columns hold
+            layout = find_layout(dealer_tabs, overrides=settings.column_overrides)
+            if layout.maps["leads"] is None:
+                raise NoLeadsTab(f"{tabs.source}: sheet {layout.tabs['leads'].name!r} has no "
+                                 "recognisable header row.", path=tabs.source)
+    _infer(layout, issues)
 
     leads_tab, leads_map = layout.tabs["leads"], layout.maps["leads"]
     date_values: list[Any] = []

@@ -49,11 +49,45 @@ def _check_report(book: Any) -> dict[str, Any]:
         "columns": {
             k: v.columns for k, v in book.tabs.items() if v is not None and k != "settings"
         },
+        "mapping": _mapping(book),
         "counts": {"leads": len(book.leads), "stock": len(book.stock), "team": len(book.team)},
         "errors": sum(i.severity == "error" for i in book.issues),
         "warnings": sum(i.severity == "warning" for i in book.issues),
         "issues": [i.to_dict() for i in book.issues],
     }
+
+
+def _mapping(book: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per tab, every column as read: header, field (None: kept as the dealer's) and why."""
+    from forecourt.sync.base import column_index
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, info in book.tabs.items():
+        if info is None or kind == "settings":
+            continue
+        rows = [{"column": letter, "header": info.how.get(fld, ("", "", ""))[2], "field": fld,
+                 "how": info.how.get(fld, ("header", "", ""))[0],
+                 "why": info.how.get(fld, ("", "", ""))[1]}
+                for fld, letter in info.columns.items()]
+        rows += [{"column": letter, "header": header, "field": None, "how": None, "why": None}
+                 for header, letter in info.extra.items()]
+        out[kind] = sorted(rows, key=lambda r: column_index(r["column"]))
+    return out
+
+
+def print_mapping(book: Any, out: Any = sys.stdout) -> None:
+    """How each column was read, so a dealer can see (and correct in Settings) every guess."""
+    for kind, rows in _mapping(book).items():
+        info = book.tabs[kind]
+        print(f"\ncolumns of {info.sheet!r} (header row {info.header_row}):", file=out)
+        for r in rows:
+            header = (r["header"] or "")[:28]
+            if r["field"] is None:
+                print(f"  {r['column']:<3} {header:<28} kept as it is", file=out)
+                continue
+            why = "" if r["how"] == "header" else f" ({r['how']}: {r['why']})"
+            print(f"  {r['column']:<3} {header:<28} -> {r['field'].replace('_', ' ')}{why}",
+                  file=out)
 
 
 def print_issues(issues: Sequence[Any], limit: int | None, out: Any = sys.stdout) -> None:
@@ -103,6 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"{len(book.team)} people; language {book.language}"
     )
     print(f"tabs: {tabs}")
+    print_mapping(book)
     if not book.issues:
         print("no problems found")
     else:

@@ -51,6 +51,7 @@ CODES: dict[str, tuple[str, str]] = {
     "vin-check-digit": (ERROR, "a North American or Chinese VIN whose check digit is wrong"),
     "duplicate-vin": (ERROR, "the same VIN on two stock rows"),
     "duplicate-stock-no": (WARNING, "the same stock number on two stock rows"),
+    "sold-conflict": (WARNING, "a car whose Sold column and status disagree (counted as sold)"),
     "vin-not-in-stock": (WARNING, "a lead asks about a VIN or stock number not in stock"),
     "unknown-source": (WARNING, "a source that maps to no channel"),
     "unknown-status": (WARNING, "a status forecourt does not recognise"),
@@ -63,6 +64,8 @@ CODES: dict[str, tuple[str, str]] = {
     "bad-yes-no": (WARNING, "a yes/no cell with something else in it"),
     "missing-column": (WARNING, "a column forecourt needs is not on the tab"),
     "fuzzy-header": (WARNING, "a header read as a near miss of a known one"),
+    "inferred-column": (WARNING, "a column whose header says nothing, read as a field from its "
+                                 "values (confirm or correct it in Settings)"),
     "duplicate-header": (WARNING, "two columns map to the same field; the first is used"),
     "missing-tab": (WARNING, "a Stock, Team or Settings tab was not found"),
     "missing-vin": (ERROR, "a stock row without a VIN"),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from forecourt.validators.text import fold
-from forecourt.validators.vocabulary import WEEKDAYS
+from forecourt.validators.vocabulary import FIELDS_BY_TAB, WEEKDAYS
 
 Hours = tuple[dt.time, dt.time] | None
 
@@ -146,6 +146,13 @@ class Settings:
     holidays: tuple[dt.date, ...] = ()
     stalled_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_STALLED_DAYS))
     sla: tuple[SlaRule, ...] = DEFAULT_SLA
+    # (header as typed, field or "ignore"): the dealer's own say on what a column holds
+    columns: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def column_overrides(self) -> dict[str, str]:
+        """folded header -> field or "ignore", for the header mapping."""
+        return {fold(header): fld for header, fld in self.columns}
 
     def rule(self, trigger: str) -> SlaRule:
         for r in self.sla:
@@ -259,6 +266,29 @@ def parse_hours(value: Any) -> Hours | str:
     return start, end
 
 
+COLUMN_KEYS = ("column", "spalte", "kolumna")
+IGNORE_WORDS = ("ignore", "ignorieren", "ignoruj", "none", "-")
+
+
+def field_named(text: Any) -> str | None:
+    """The field a Settings value names: its id ("received_at"), the id in words ("received
+    at"), any header forecourt reads as that field ("Eingang", "Źródło"), or "ignore"."""
+    key = fold(str(text or ""))
+    if not key:
+        return None
+    if key in {fold(w) for w in IGNORE_WORDS} or str(text).strip() == "-":
+        return "ignore"
+    for fields in FIELDS_BY_TAB.values():
+        for fld in fields:
+            if key == fold(fld.replace("_", " ")):
+                return fld
+    for fields in FIELDS_BY_TAB.values():
+        for fld, by_lang in fields.items():
+            if any(key == fold(w) for words in by_lang.values() for w in words):
+                return fld
+    return None
+
+
 _WEEKDAY_LOOKUP = {fold(name): day for day, names in WEEKDAYS.items() for name in names}
 _WEEKDAY_LOOKUP.update({fold(k): d for d, k in enumerate(WEEKDAY_KEYS)})
 
@@ -289,6 +319,7 @@ def settings_from_rows(
     sla_by_fold = {fold(t): t for t in sla}
     keys = {fold(k): k for k in KEYS}
     in_sla = False
+    columns: list[tuple[str, str]] = []
 
     for excel_row, values in rows:
         cells = list(values) + ["", "", "", ""]
@@ -329,6 +360,22 @@ def settings_from_rows(
                 lang = changes.get("language") or "en"
                 rule = replace(rule, action={**rule.action, lang: action})
             sla[trigger] = rule
+            continue
+        first_word, _, header_key = key.partition(" ")
+        if first_word in COLUMN_KEYS and header_key:
+            # "Column: Lead channel" = source: the header as typed after the colon
+            header = str(key_raw).split(":", 1)[1].strip() if ":" in str(key_raw) \
+                else str(key_raw).strip()[len(first_word):].strip()
+            if value in (None, ""):
+                continue
+            fld = field_named(value)
+            if fld is None:
+                problems.append(SettingProblem(
+                    excel_row, 2, value,
+                    f"{key_raw}: {value!r} is not a field forecourt knows; use one such as "
+                    "source, received at, phone, owner, status, vin, or ignore"))
+            else:
+                columns.append((header, fld))
             continue
         if key in keys:
             attr = KEYS[keys[key]][0]
@@ -413,5 +460,6 @@ def settings_from_rows(
         holidays=tuple(sorted(set(holidays))),
         stalled_days=stalled,
         sla=tuple(sla.values()),
+        columns=tuple(columns),
     )
     return settings, problems

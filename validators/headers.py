@@ -20,6 +20,7 @@ from forecourt.validators.vocabulary import (
     LANGUAGES,
     NOT_FIELDS,
     TAB_NAMES,
+    VAGUE,
     WEAK_FALLBACK,
     WHOLE_ONLY,
 )
@@ -54,6 +55,10 @@ class ColumnMap:
     # field -> (how, why): how is one of SETTINGS ... CONTENTS, why the words or evidence.
     how: dict[str, tuple[str, str]] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)  # headers Settings says to ignore
+    # extra columns whose header is known to be none of the fields (a colour, a purchase
+    # price), a second column of a field, or ignored: never read by their contents
+    known: set[int] = field(default_factory=set)
+    vague: dict[str, int] = field(default_factory=dict)  # field -> column of a vague header
 
     def header_of(self, fld: str, tab: Tab) -> str:
         j = self.fields[fld]
@@ -246,6 +251,7 @@ def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = N
         if wanted == IGNORE:
             cm.ignored[text] = j
             cm.extra[text] = j
+            cm.known.add(j)
             continue
         if wanted in kind_fields:
             matches.append((_STRENGTH[SETTINGS], j, text, [(wanted, "")], SETTINGS,
@@ -257,6 +263,8 @@ def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = N
                 cm.language_votes[lang] += 1 if how == HEADER else 0.5
         if not any(f is not None for f, _ in candidates):
             cm.extra[text] = j
+            if candidates:
+                cm.known.add(j)
             continue
         matches.append((_STRENGTH[how], j, text, candidates, how, synonym))
     lang = language or _language(cm.language_votes)
@@ -268,8 +276,11 @@ def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = N
         if chosen is None:
             cm.duplicates[text] = j
             cm.extra[text] = j
+            cm.known.add(j)
             continue
         cm.fields[chosen] = j
+        if how == HEADER and fold(text) in VAGUE:
+            cm.vague[chosen] = j
         cm.how[chosen] = (how, synonym if how == SETTINGS else f"{text!r}" if how == HEADER
                           else f"{text!r} holds {synonym!r}" if how == WORDS
                           else f"{text!r} is close to {synonym!r}")

@@ -127,14 +127,40 @@ def _parse_texts(texts: list[str], day_first: bool) -> pd.Series:
     return result
 
 
+_THOUSANDS_DOTS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_LOOSE = re.compile(
+    r"^(?:bis|do|up to|upto|max\.?|maks\.?|ca\.?|circa|approx\.?|about|around|około|okolo|ok\.?"
+    r"|under|unter|poniżej|<|~)?\s*(?:(?P<low>[\d.,]+)\s*(?:k|tys\.?|tsd\.?)?\s*(?:-|–|bis|do|to)\s*)?"
+    r"(?P<high>[\d.,]+)\s*(?P<unit>k|tys\.?|tsd\.?|tausend|t)?\.?$", re.IGNORECASE)
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
-    text = re.sub(r"[\s€$£]|zł|zl|PLN|EUR|GBP", "", str(value), flags=re.IGNORECASE)
+    plain = _plain_number(str(value))
+    if plain is not None:
+        return plain
+    # What dealers type into a budget: "15k", "bis 24.000", "do 40 tys.", "75-80 tys."
+    # (a range counts as its top: the most the buyer will spend).
+    text = re.sub(r"[€$£]|zł|zl|PLN|EUR|GBP|\bkm\b|\bmiles?\b|\bmi\b", "", str(value),
+                  flags=re.IGNORECASE).strip()
+    m = _LOOSE.match(text)
+    if not m:
+        return None
+    high = _plain_number(m.group("high"))
+    if high is None:
+        return None
+    return high * 1000 if m.group("unit") else high
+
+
+def _plain_number(value: str) -> float | None:
+    text = re.sub(r"[\s€$£]|zł|zl|PLN|EUR|GBP", "", value, flags=re.IGNORECASE)
     if not text:
         return None
+    if _THOUSANDS_DOTS.match(text):  # 24.000 (de/pl): twenty-four thousand
+        return float(text.replace(".", ""))
     # 12.500,00 (de/pl) or 12,500.00 (en): the last separator is the decimal one.
     if "," in text and "." in text:
         if text.rfind(",") > text.rfind("."):

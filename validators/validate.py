@@ -19,6 +19,7 @@ import pandera.pandas as pa
 from forecourt.issues import CODES, Issue, make_issue
 from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS, raw_code
 from forecourt.validators.vin import VIN_CHARS, check_digit
+from forecourt.validators.vocabulary import LEAD_FIELDS
 
 if TYPE_CHECKING:
     from forecourt.book import Book, TabInfo
@@ -128,18 +129,55 @@ def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]
     return issues
 
 
+def _accepted_headers(fld: str, language: str, limit: int = 4) -> str:
+    """A few headers forecourt reads as ``fld``, the book's language first."""
+    by_lang = LEAD_FIELDS[fld]
+    words: list[str] = []
+    for lang in (language, *(g for g in by_lang if g != language)):
+        words += [w for w in by_lang.get(lang, ())[:limit] if w not in words]
+    return ", ".join(words[:limit * 2])
+
+
 def _missing_columns(book: Book) -> list[Issue]:
     info = book.tabs["leads"]
     issues = []
+    lang = book.language
     for fld in REQUIRED_LEAD_COLUMNS:
         if fld not in info.columns:
-            issues.append(make_issue("missing-column", info.sheet, info.header_row, None,
-                                     f"no {fld.replace('_', ' ')} column: every lead needs "
-                                     "one (minimum data)", None, fld))
+            name = fld.replace("_", " ")
+            issues.append(make_issue(
+                "missing-column", info.sheet, info.header_row, None,
+                f"no {name} column: every lead needs one (minimum data). Headers read as "
+                f"{name} include {_accepted_headers(fld, lang)}; or name your own column in "
+                f"the Settings tab: a row 'Column: <your header>' with the value {fld}",
+                None, fld))
     if "phone" not in info.columns and "email" not in info.columns:
-        issues.append(make_issue("missing-column", info.sheet, info.header_row, None,
-                                 "no phone or e-mail column: leads cannot be reached",
-                                 None, "phone"))
+        issues.append(make_issue(
+            "missing-column", info.sheet, info.header_row, None,
+            "no phone or e-mail column: leads cannot be reached. Headers read as phone include "
+            f"{_accepted_headers('phone', lang)}; as e-mail {_accepted_headers('email', lang)}; "
+            "or a Settings row 'Column: <your header>' with the value phone or email",
+            None, "phone"))
+    return issues
+
+
+def _sold_conflicts(book: Book) -> list[Issue]:
+    """A car whose Sold column and status disagree: counted as sold, and said so."""
+    info = book.tabs["stock"]
+    stock = book.stock
+    if "sold_conflict" not in stock or not stock["sold_conflict"].any():
+        return []
+    typed = stock["status_typed"] if "status_typed" in stock else stock["status"]
+    issues = []
+    for idx in stock.index[stock["sold_conflict"].to_numpy(dtype=bool)]:
+        sold = bool(stock.at[idx, "sold"])
+        status = typed[idx]
+        message = (f"the Sold column says yes but the status says {status}: counted as sold; "
+                   "correct whichever is wrong") if sold else \
+            ("the status says Sold but the Sold column says no: counted as sold; correct "
+             "whichever is wrong")
+        issues.append(make_issue("sold-conflict", info.sheet, int(stock.at[idx, "row"]),
+                                 info.columns.get("sold"), message, status, "sold"))
     return issues
 
 
@@ -184,8 +222,11 @@ def link_stock(book: Book) -> None:
             if _stock_key(vin) in by_key:
                 return by_key[_stock_key(vin)], True
         for other in (stock_no, plate):
-            if isinstance(other, str) and _stock_key(other) in by_key:
-                return by_key[_stock_key(other)], False
+            if isinstance(other, str):
+                if _stock_key(other) in by_key:
+                    return by_key[_stock_key(other)], False
+                if _stock_key(other) in by_vin:  # a VIN in the stock-number column
+                    return _stock_key(other), False
         return None, False
 
     found = [find(v, s, p) for v, s, p in zip(leads["vin"], leads["stock_no"], leads["plate"],
@@ -323,6 +364,7 @@ def validate_book(book: Book) -> None:
     if book.tabs.get("stock") is not None:
         issues += _schema_issues("stock", book.stock, book.tabs["stock"])
         issues += _duplicates_in_stock(book)
+        issues += _sold_conflicts(book)
     link_stock(book)
     issues += _missing_columns(book)
     issues += _schema_issues("leads", book.leads, book.tabs["leads"])

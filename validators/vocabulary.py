@@ -64,7 +64,7 @@ LEAD_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "name": {
         "en": ("Name", "Customer", "Customer name", "Buyer", "Full name", "Contact",
                "Client", "Client name", "Contact name", "Prospect", "Buyer name",
-               "Lead name", "Enquirer", "Person", "Who", "First and last name", "Surname",
+               "Lead name", "Enquirer", "Person", "First and last name", "Surname",
                "Name of customer"),
         "de": ("Name", "Kunde", "Kundenname", "Interessent", "Vorname Nachname", "Nachname",
                "Name Kunde", "Kontaktperson", "Ansprechpartner", "Käufer", "Interessent Name",
@@ -560,6 +560,15 @@ WHOLE_ONLY = frozenset({
     "data i godzina", "date and time", "datum und uhrzeit", "src", "ext", "natel", "mls",
     "avail", "verk", "kennz", "style", "taxe", "zustand",
 })
+
+# Headers too vague to be sure of: they map as listed, but a column under one of them whose
+# values are plainly something else (e-mails under "Info", VINs under "Car ref") is read by
+# its values instead.
+VAGUE = frozenset({"info", "infos", "information", "informacje", "informationen", "details",
+                   "car ref", "vehicle ref", "ref", "reference", "referenz", "misc", "extra info",
+                   "sonstiges", "inne", "text", "notes", "notizen", "notatki", "comments",
+                   "uwagi", "bemerkungen", "other", "data", "daten", "dane", "contact",
+                   "kontakt", "number", "nummer", "numer", "id"})
 
 # Whole-only words that still name their field in a longer header when nothing else in it
 # does ("Status Anfrage", "Aktualny status", "Status samochodu").
