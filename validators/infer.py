@@ -18,7 +18,7 @@ from typing import Any
 
 from forecourt.sync.base import Tab
 from forecourt.validators.headers import CONTENTS, HEADER, ColumnMap, _match
-from forecourt.validators.normalise import _canon, _yes_no
+from forecourt.validators.normalise import _yes_no, canonical_value
 from forecourt.validators.text import fold
 from forecourt.validators.vin import FRAME_NUMBER, VIN_CHARS, normalise_vin
 
@@ -96,7 +96,7 @@ def _is_money(v: Any) -> bool:
 
 
 def _text_is(which: str) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, str) and _canon(v, which) is not None
+    return lambda v: isinstance(v, str) and canonical_value(v, which) is not None
 
 
 def _yes_no_value(v: Any) -> bool:

@@ -225,6 +225,9 @@ def guess_region(values: Iterable[Any], sample: int = 400) -> str | None:
             if region:
                 seen[region] += 1
         total = sum(seen.values())
+        if not total:  # no number placed in a region (fictional ranges such as 07700 900xxx)
+            counts[phonenumbers.region_code_for_country_code(code)] += len(numbers)
+            continue
         for region, n in seen.items():
             counts[region] += len(numbers) * n / total
     return counts.most_common(1)[0][0] if counts else None
@@ -416,6 +419,20 @@ def _canon(value: str, which: str) -> str | None:
         hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=88)
         if hit:
             return table[hit[0]]
+    return found
+
+
+@lru_cache(maxsize=8192)
+def canonical_value(value: str, which: str) -> str | None:
+    """:func:`_canon`, but only for a value that is mostly the known words ("WhatsApp msg",
+    not "call after 5"): how a column of statuses or sources is told from free text."""
+    key = fold(value)
+    words = len(key.split())
+    if not words:
+        return None
+    found, covered = _canon_key(key, abbreviations(value), which)
+    if found is None or covered * 2 < words:
+        return None
     return found
 
 

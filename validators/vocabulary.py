@@ -494,7 +494,7 @@ TEAM_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
                "Dostępny?", "Aktywna", "Przyjmuje"),
     },
     "days": {
-        "en": ("Days", "Working days", "Works on", "Days worked", "Rota", "Shift",
+        "en": ("Days", "Working days", "Works on", "Works", "Days worked", "Rota", "Shift",
                "Shifts", "Work days", "Schedule", "Days in", "Availability days", "Weekdays",
                "Days on"),
         "de": ("Arbeitstage", "Tage", "Arbeitszeit", "Dienstplan", "Schicht", "Anwesenheit",
@@ -699,8 +699,8 @@ STATUSES: dict[str, dict[str, tuple[str, ...]]] = {
                "Jazda potwierdzona", "Potwierdził", "Potwierdziła", "Potwierdzone spotkanie"),
     },
     "Shown": {
-        "en": ("Shown", "Visited", "Showed", "Test drive done", "Showed up", "Attended", "Seen",
-               "Viewed", "Test driven", "Test drove", "Had test drive",
+        "en": ("Shown", "Visited", "Showed", "Test drive done", "Showed up", "Came in", "Attended",
+               "Seen", "Viewed", "Test driven", "Test drove", "Had test drive",
                "TD done", "Been in", "Visit done", "Met", "In showroom", "Looked at car",
                "Drove it", "Shown car"),
         "de": ("Erschienen", "Besichtigt", "Probefahrt gemacht", "War da", "War hier",
