@@ -16,6 +16,9 @@ Sheets, in order:
 * ``Staff``: four people (Name, Active, Days, Max leads).
 * ``Notes``: a few free-text rows.
 
+The source column is headed "Enquiry route", a phrase forecourt's vocabulary does not hold (a
+required column under an unknown header): a run finds it by its values.
+
 No Settings sheet. Received dates lie in the 18 months before 2026-11-23 10:00, denser towards
 the end.
 
@@ -56,7 +59,7 @@ REPEAT_WINDOW = dt.timedelta(days=29, hours=12)  # safely inside the 30-day dupl
 TITLE = "Smith Motors enquiries 2024-2026"
 TITLE_MERGE = "A1:F1"
 LEAD_HEADERS = [
-    "Ref", "Enquiry date", "Customer", "Mobile", "Email", "How did they hear about us",
+    "Ref", "Enquiry date", "Customer", "Mobile", "Email", "Enquiry route",
     "Reg / VIN", "Car wanted", "Status", "Sales exec", "Last spoke", "Test drive", "Part ex",
     "Finance?", "Budget £", "Comments", "Days open", "Colour pref",
 ]

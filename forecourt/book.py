@@ -35,6 +35,7 @@ DATE_FIELDS = {
 }
 NUMBER_FIELDS = {"leads": ("budget", "valuation"), "stock": ("price", "year", "mileage", "waiting"),
                  "team": ("cap",)}
+REGION_SAMPLE = 5000  # phone cells looked at to guess the country of national numbers
 YES_NO_FIELDS = {"leads": ("trade_in", "finance"), "stock": ("sold",), "team": ("active",)}
 # Yes/no columns where a description counts as yes: the trade-in car itself, a sale date.
 DESCRIBED = ("trade_in", "sold")
@@ -293,8 +294,9 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
         day_first = norm.guess_day_first(date_values, settings.country)
     region = settings.country
     if region is None and "phone" in leads_map.fields:
-        region = norm.guess_region(_column(leads_tab.rows[leads_map.header_index + 1:],
-                                           leads_map.fields["phone"]))
+        body = leads_tab.rows[leads_map.header_index + 1:]
+        step = max(1, len(body) // REGION_SAMPLE)  # a majority vote: a sample tells it
+        region = norm.guess_region(_column(body[::step], leads_map.fields["phone"]))
 
     frames: dict[str, pd.DataFrame] = {}
     infos: dict[str, TabInfo | None] = {"settings": None}

@@ -307,32 +307,34 @@ def _duplicate_people(book: Book) -> list[Issue]:
     pos = leads.index.get_indexer(at)
     rows = leads["row"].to_numpy()
     values = {f: leads[f].to_numpy()[pos].tolist() for f in ("phone", "email")}
+    earlier_pos = leads.index.get_indexer([found[i][0] for i in at])
+    described = _describe_leads(leads, earlier_pos)
     days = book.settings.duplicate_window_days
     for k, idx in enumerate(at):
-        earlier, fld = found[idx]
+        fld = found[idx][1]
         value = values[fld][k]
         issues.append(make_issue(
             "duplicate-person", info.sheet, int(rows[pos[k]]), info.columns.get(fld),
-            f"same {'phone' if fld == 'phone' else 'e-mail'} {value} as "
-            f"{_describe_lead(leads, earlier)} within {days} days: likely the same buyer "
-            "again (not merged)", value, fld))
+            f"same {'phone' if fld == 'phone' else 'e-mail'} {value} as {described[k]} within "
+            f"{days} days: likely the same buyer again (not merged)", value, fld))
     return issues
 
 
-def _describe_lead(leads: pd.DataFrame, index: Any) -> str:
-    """An earlier lead as a dealer finds it: "the lead on row 12 (Anna Nowak, WhatsApp,
-    2026-11-20 14:05)", with only the parts the row has."""
-    lead = leads.loc[index]
-    parts = []
-    for fld in ("name", "source"):
-        value = lead.get(fld)
-        if isinstance(value, str) and value.strip():
-            parts.append(value.strip())
-    received = lead.get("received_at")
-    if received is not None and not pd.isna(received):
-        parts.append(f"{pd.Timestamp(received):%Y-%m-%d %H:%M}")
-    about = f" ({', '.join(parts)})" if parts else ""
-    return f"the lead on row {int(lead['row'])}{about}"
+def _describe_leads(leads: pd.DataFrame, positions: np.ndarray) -> list[str]:
+    """Earlier leads as a dealer finds them: "the lead on row 12 (Anna Nowak, WhatsApp,
+    2026-11-20 14:05)", with only the parts each row has."""
+    rows = leads["row"].to_numpy()[positions].tolist()
+    names = leads["name"].to_numpy(dtype=object)[positions].tolist()
+    sources = leads["source"].to_numpy(dtype=object)[positions].tolist()
+    received = leads["received_at"].to_numpy(dtype="datetime64[m]")[positions]
+    stamps = np.datetime_as_string(received, unit="m").tolist()
+    out = []
+    for row, name, source, stamp in zip(rows, names, sources, stamps, strict=True):
+        parts = [v.strip() for v in (name, source) if isinstance(v, str) and v.strip()]
+        if stamp != "NaT":
+            parts.append(stamp.replace("T", " "))
+        out.append(f"the lead on row {int(row)}" + (f" ({', '.join(parts)})" if parts else ""))
+    return out
 
 
 def _duplicate_ids(book: Book) -> list[Issue]:

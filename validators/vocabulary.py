@@ -64,7 +64,7 @@ LEAD_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "name": {
         "en": ("Name", "Customer", "Customer name", "Buyer", "Full name", "Contact",
                "Client", "Client name", "Contact name", "Prospect", "Buyer name",
-               "Lead name", "Enquirer", "Person", "First and last name", "Surname",
+               "Lead name", "Person", "First and last name", "Surname",
                "Name of customer"),
         "de": ("Name", "Kunde", "Kundenname", "Interessent", "Vorname Nachname", "Nachname",
                "Name Kunde", "Kontaktperson", "Ansprechpartner", "Käufer", "Interessent Name",
