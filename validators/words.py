@@ -180,10 +180,16 @@ def outermost(hits: list[Hit]) -> list[Hit]:
 
 
 def negated(text: str, hit: Hit) -> bool:
-    """A negation right before the phrase ("not contacted yet")."""
+    """A negation right before the phrase ("not contacted", "not yet called", "noch nicht
+    kontaktiert")."""
     words = text.split()
-    return hit.start > 0 and words[hit.start - 1] in NEGATIONS \
-        and hit.phrase.split()[0] not in NEGATIONS
+    k = hit.start - 1
+    while k >= 0 and words[k] in _STILL:
+        k -= 1
+    return k >= 0 and words[k] in NEGATIONS and hit.phrase.split()[0] not in NEGATIONS
+
+
+_STILL = frozenset({"yet", "still", "noch", "jeszcze", "wcale", "ever"})
 
 
 def head(hits: list[Hit], language: str) -> list[Hit]:
@@ -195,6 +201,9 @@ def head(hits: list[Hit], language: str) -> list[Hit]:
     """
     strong = [h for h in hits if not h.weak]
     hits = strong or hits
+    # The front of a compound is a modifier when anything else is named: "Dienstliche E-Mail"
+    whole = [h for h in hits if h.part != -1]
+    hits = whole or hits
     if not hits:
         return []
     if language == "en":
