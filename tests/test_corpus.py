@@ -4,8 +4,9 @@ tests/fixtures/corpus_holdout.json (written afterwards, never used to change the
 Rates are printed by ``python tests/corpus_rates.py [--holdout]``.
 
 The targets are floors under what the words reach today, so a change that makes forecourt
-read dealers' books worse fails here; the held-out floors are the honest measure. Wrong readings (a field or value, but not the right one)
-are worse than misses: a miss leaves a column as the dealer's own, a wrong reading acts on it.
+read dealers' books worse fails here; the held-out floors are the honest measure. Wrong
+readings (a field or value, but not the right one) are worse than misses: a miss leaves a
+column as the dealer's own, a wrong reading acts on it.
 """
 
 import pytest
