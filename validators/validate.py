@@ -7,6 +7,7 @@ value as the dealer typed it. Rows are never dropped: a row with problems stays 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import re
 from functools import lru_cache
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from forecourt.book import Book, TabInfo
 
 REQUIRED_LEAD_COLUMNS = ("received_at", "source")
+NO_CONTACT_COLUMN = "phone or email"
 
 _MESSAGES = {
     "missing-received-at": "the lead has no received date: add when it came in",
@@ -59,8 +61,12 @@ def _schema(kind: str, absent: frozenset[str]) -> pa.DataFrameSchema:
     """The tab's schema without the checks of required columns the tab does not have: a
     missing column is one ``missing-column`` issue, not one failure per row."""
     schema = SCHEMAS[kind].to_schema()
-    if absent:
-        schema = schema.update_columns({fld: {"nullable": True} for fld in absent})
+    columns = {fld: {"nullable": True} for fld in absent if fld in schema.columns}
+    if columns:
+        schema = schema.update_columns(columns)
+    if NO_CONTACT_COLUMN in absent:  # no phone and no e-mail column: one missing-column issue
+        schema = copy.copy(schema)
+        schema.checks = [c for c in schema.checks if c.name != "missing_contact__phone"]
     return schema
 
 
@@ -77,8 +83,11 @@ def _code_and_field(kind: str, check: str, column: Any) -> tuple[str | None, str
 def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]:
     """One issue per failing cell. Failures are grouped by kind (a handful) and each group's
     rows and values are taken by position, so 100k bad cells cost no per-row lookups."""
-    absent = frozenset(f for f in REQUIRED_LEAD_COLUMNS if f not in info.columns) \
-        if kind == "leads" else frozenset()
+    absent: frozenset[str] = frozenset()
+    if kind == "leads":
+        absent = frozenset(f for f in REQUIRED_LEAD_COLUMNS if f not in info.columns)
+        if "phone" not in info.columns and "email" not in info.columns:
+            absent |= {NO_CONTACT_COLUMN}
     try:
         _schema(kind, absent).validate(frame, lazy=True)
         return []
@@ -104,29 +113,31 @@ def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]
         source = f"raw_{fld}" if f"raw_{fld}" in frame else fld
         values = frame[source].to_numpy(dtype=object)[positions] if source in frame \
             else np.full(len(positions), None, dtype=object)
-        codes = [code] * len(positions)
-        if code == "missing-received-at":  # typed, but not as a date
-            typed = ~pd.isna(values)
-            codes = ["bad-date" if t else code for t in typed.tolist()]
+        typed = ~pd.isna(values) if code == "missing-received-at" else None
         column_letter = _location(info, fld)
-        template = _MESSAGES.get(code, CODES[code][1])
+        sheet, row_numbers = info.sheet, rows[positions].tolist()
         for k, (pos, value) in enumerate(zip(positions.tolist(), values.tolist(),
                                              strict=True)):
-            this = codes[k]
-            key = (this + (fld or ""), pos)
+            # a received date that is there but unreadable is a bad date, not a missing one
+            this = "bad-date" if typed is not None and typed[k] else code
+            key = (this, fld, pos)
             if key in seen:
                 continue
             seen.add(key)
-            message = _MESSAGES[this] if this != code else template
-            empty = value is None or (not isinstance(value, str) and pd.isna(value))
-            if "{" in message:
-                text = "" if empty else str(value)
-                message = message.format(
-                    value=value, length=len(text),
-                    digit=check_digit(text) if VIN_CHARS.match(text) else "?")
-            issues.append(make_issue(this, info.sheet, int(rows[pos]), column_letter,
-                                     message, None if empty else value, fld))
+            empty = value is None or value != value  # None, NaN, NaT
+            issues.append(Issue(sheet, row_numbers[k], column_letter, this, CODES[this][0],
+                                _message(this, None if empty else value),
+                                None if empty else value, fld))
     return issues
+
+
+def _message(code: str, value: Any) -> str:
+    template = _MESSAGES.get(code, CODES[code][1])
+    if "{" not in template:
+        return template
+    text = "" if value is None else str(value)
+    return template.format(value=value, length=len(text),
+                           digit=check_digit(text) if VIN_CHARS.match(text) else "?")
 
 
 def _accepted_headers(fld: str, language: str, limit: int = 4) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from forecourt.validators.text import fold
@@ -47,6 +47,7 @@ class Hit:
     part: int = 0  # 0: whole words; -1 / 1: the front / back part of a compound word
     exact: bool = True  # every word as known (not inflected, abbreviated or a part)
     weak: bool = False  # a word that names a field only when nothing else does
+    order: int = 0  # the phrase's place in the vocabulary: ties go to the one listed first
 
     @property
     def size(self) -> int:
@@ -91,10 +92,12 @@ class PhraseIndex:
         self._front: dict[str, list[tuple[str, Any, str | None]]] = {}
         self._back: dict[str, list[tuple[str, Any, str | None, bool]]] = {}
         self._weak: dict[str, list[tuple[str, Any, str | None]]] = {}
+        self._order: dict[tuple[str, Any], int] = {}
         for phrase, value, language in phrases:
             words = tuple(phrase.split())
             if not words:
                 continue
+            self._order.setdefault((phrase, value), len(self._order))
             entry = (words, phrase, value, language)
             self._known.difference_update(words)
             self._by_start.setdefault(words[0][:MIN_STEM], []).append(entry)
@@ -106,6 +109,7 @@ class PhraseIndex:
         # of a compound ("Inzahlungnahme|wert"), and never mistaken for a strong word's
         # inflection ("status" is not "state").
         for phrase, value, language in weak:
+            self._order.setdefault((phrase, value), len(self._order))
             self._weak.setdefault(phrase, []).append((phrase, value, language))
             if " " not in phrase and len(phrase) >= MIN_COMPOUND_PART:
                 self._back.setdefault(phrase, []).append((phrase, value, language, True))
@@ -160,13 +164,15 @@ class PhraseIndex:
         hits = [h for h in hits if (h.exact or h.part != 0
                                     or not any(k in exact_at for k in range(h.start, h.end)))
                 and (not h.weak or h.part == 1 or h.phrase in self._fallback)]
-        return outermost(hits)
+        order = self._order
+        return outermost([replace(h, order=order.get((h.phrase, h.value), 0)) for h in hits])
 
 
 def outermost(hits: list[Hit]) -> list[Hit]:
     """``hits`` without those inside a longer one (more words, or the same words and a longer
     phrase)."""
-    hits = sorted(set(hits), key=lambda h: (-(h.end - h.start), h.part != 0, -h.size, h.start))
+    hits = sorted(set(hits), key=lambda h: (-(h.end - h.start), h.part != 0, -h.size, h.start,
+                                            h.order))
     kept: list[Hit] = []
     for h in hits:
         inside = any(k.start <= h.start and h.end <= k.end
