@@ -285,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         parents=[common],
         help="read a workbook and list its problems (changes nothing)",
+        description="Read a workbook, show how each column was read (by its header, by the\n"
+        "words in it, as a near miss, by its contents, or by a Settings row\n"
+        "'Column: <header>' = <field or ignore>) and list its problems grouped by sheet.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXIT_CODES_HELP
         + "\nissue codes: "
