@@ -9,7 +9,6 @@ traced back to its cell and the write-back can address it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,9 @@ from forecourt.settings import Settings, settings_from_rows
 from forecourt.sync.base import Tab, Tabs
 from forecourt.validators import normalise as norm
 from forecourt.validators.headers import ColumnMap, Layout, find_layout
+from forecourt.validators.text import cell_text, compact_key
 from forecourt.validators.vin import normalise_vin
-from forecourt.validators.vocabulary import FIELDS_BY_TAB
+from forecourt.validators.vocabulary import FIELDS_BY_TAB, YES_NO_FIELDS
 
 DATE_FIELDS = {
     "leads": ("received_at", "due", "first_response_at", "last_contact_at", "appointment_at",
@@ -36,7 +36,6 @@ DATE_FIELDS = {
 NUMBER_FIELDS = {"leads": ("budget", "valuation"), "stock": ("price", "year", "mileage", "waiting"),
                  "team": ("cap",)}
 REGION_SAMPLE = 5000  # phone cells looked at to guess the country of national numbers
-YES_NO_FIELDS = {"leads": ("trade_in", "finance"), "stock": ("sold",), "team": ("active",)}
 # Yes/no columns where a description counts as yes: the trade-in car itself, a sale date.
 DESCRIBED = ("trade_in", "sold")
 
@@ -55,6 +54,7 @@ class TabInfo:
     # field -> (how, why, header): how the column was found (header, header words, fuzzy,
     # contents, settings) and the words or evidence, for ``check``
     how: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()  # headers a Settings row says to ignore
 
 
 @dataclass
@@ -202,7 +202,7 @@ def _tab_info(kind: str, tab: Tab, cm: ColumnMap, rows: int) -> TabInfo:
     return TabInfo(kind, tab.name, cm.header_row,
                    {f: tab.letter(j) for f, j in cm.fields.items()},
                    {h: tab.letter(j) for h, j in cm.extra.items()},
-                   tab.letter(max(width - 1, 0)), rows, how)
+                   tab.letter(max(width - 1, 0)), rows, how, tuple(cm.ignored))
 
 
 def _raw_column(tab: Tab | None, cm: ColumnMap | None, fld: str) -> list[Any]:
@@ -228,7 +228,7 @@ def _infer(layout: Layout, issues: list[Issue]) -> None:
             for fld in ("vin", "stock_no", "plate"):
                 for v in _raw_column(layout.tabs["stock"], layout.maps["stock"], fld):
                     if v not in (None, ""):
-                        car_keys.setdefault(_KEY.sub("", str(v).upper()), fld)
+                        car_keys.setdefault(compact_key(cell_text(v)), fld)
         for found in infer_columns(kind, tab, cm, team_names=team_names, car_keys=car_keys):
             name = found.field.replace("_", " ")
             issues.append(make_issue(
@@ -237,8 +237,6 @@ def _infer(layout: Layout, issues: list[Issue]) -> None:
                 f"If that is wrong, add a Settings row 'Column: {found.header}' with the right "
                 "field or 'ignore'", found.header, found.field))
 
-
-_KEY = re.compile(r"[\W_]+")
 
 
 def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
@@ -250,17 +248,6 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
     # Sheets forecourt generates (Issues, KPI, Log) are not the dealer's data.
     dealer_tabs = [t for t in tabs.tabs if not is_generated(t)]
     layout = find_layout(dealer_tabs)
-    if layout.tabs["leads"] is None:
-        names = ", ".join(repr(t.name) for t in tabs.tabs) or "none"
-        raise NoLeadsTab(f"{tabs.source} has no leads tab: no sheet is named Leads, Anfragen "
-                         f"or Zapytania, and none has a header row with lead columns (sheets: "
-                         f"{names}). Rename the sheet or add headers like Received, Name, "
-                         "Phone, Source.", path=tabs.source)
-    if layout.maps["leads"] is None:
-        raise NoLeadsTab(f"{tabs.source}: sheet {layout.tabs['leads'].name!r} has no "
-                         "recognisable header row (looked for headers like Received, Name, "
-                         "Phone, Source, Status in the first 30 rows).", path=tabs.source,
-                         sheet=layout.tabs["leads"].name)
     issues: list[Issue] = []
 
     settings = Settings()
@@ -278,9 +265,17 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
                                      settings_tab.letter(p.column - 1), p.message, p.value))
         if settings.columns:  # the dealer said what some columns hold
             layout = find_layout(dealer_tabs, overrides=settings.column_overrides)
-            if layout.maps["leads"] is None:
-                raise NoLeadsTab(f"{tabs.source}: sheet {layout.tabs['leads'].name!r} has no "
-                                 "recognisable header row.", path=tabs.source)
+    if layout.tabs["leads"] is None:
+        names = ", ".join(repr(t.name) for t in tabs.tabs) or "none"
+        raise NoLeadsTab(f"{tabs.source} has no leads tab: no sheet is named Leads, Anfragen "
+                         f"or Zapytania, and none has a header row with lead columns (sheets: "
+                         f"{names}). Rename the sheet or add headers like Received, Name, "
+                         "Phone, Source.", path=tabs.source)
+    if layout.maps["leads"] is None:
+        raise NoLeadsTab(f"{tabs.source}: sheet {layout.tabs['leads'].name!r} has no "
+                         "recognisable header row (looked for headers like Received, Name, "
+                         "Phone, Source, Status in the first 30 rows).", path=tabs.source,
+                         sheet=layout.tabs["leads"].name)
     _infer(layout, issues)
 
     leads_tab, leads_map = layout.tabs["leads"], layout.maps["leads"]

@@ -69,7 +69,9 @@ def _mapping(book: Any) -> dict[str, list[dict[str, Any]]]:
                  "how": info.how.get(fld, ("header", "", ""))[0],
                  "why": info.how.get(fld, ("", "", ""))[1]}
                 for fld, letter in info.columns.items()]
-        rows += [{"column": letter, "header": header, "field": None, "how": None, "why": None}
+        rows += [{"column": letter, "header": header, "field": None,
+                  "how": "settings" if header in info.ignored else None,
+                  "why": f"'Column: {header}' = ignore" if header in info.ignored else None}
                  for header, letter in info.extra.items()]
         out[kind] = sorted(rows, key=lambda r: column_index(r["column"]))
     return out
@@ -83,7 +85,8 @@ def print_mapping(book: Any, out: Any = sys.stdout) -> None:
         for r in rows:
             header = (r["header"] or "")[:28]
             if r["field"] is None:
-                print(f"  {r['column']:<3} {header:<28} kept as it is", file=out)
+                why = f" ({r['how']}: {r['why']})" if r["how"] else ""
+                print(f"  {r['column']:<3} {header:<28} kept as it is{why}", file=out)
                 continue
             why = "" if r["how"] == "header" else f" ({r['how']}: {r['why']})"
             print(f"  {r['column']:<3} {header:<28} -> {r['field'].replace('_', ' ')}{why}",

@@ -267,16 +267,18 @@ def parse_hours(value: Any) -> Hours | str:
 
 
 COLUMN_KEYS = ("column", "spalte", "kolumna")
-IGNORE_WORDS = ("ignore", "ignorieren", "ignoruj", "none", "-")
+IGNORE_WORDS = ("ignore", "ignorieren", "ignoruj", "pomiń", "none", "no", "nein", "nie")
 
 
 def field_named(text: Any) -> str | None:
     """The field a Settings value names: its id ("received_at"), the id in words ("received
     at"), any header forecourt reads as that field ("Eingang", "Źródło"), or "ignore"."""
+    if str(text or "").strip() in ("-", "–"):
+        return "ignore"
     key = fold(str(text or ""))
     if not key:
         return None
-    if key in {fold(w) for w in IGNORE_WORDS} or str(text).strip() == "-":
+    if key in {fold(w) for w in IGNORE_WORDS}:
         return "ignore"
     for fields in FIELDS_BY_TAB.values():
         for fld in fields:
@@ -327,6 +329,22 @@ def settings_from_rows(
         key = fold(str(key_raw)) if key_raw is not None else ""
         if not key or key in ("setting", "einstellung", "ustawienie"):
             continue
+        first_word, _, header_key = key.partition(" ")
+        if first_word in COLUMN_KEYS and (header_key or ":" in str(key_raw)):
+            # "Column: Lead channel" = source: the header as typed after the colon
+            header = str(key_raw).split(":", 1)[1].strip() if ":" in str(key_raw) \
+                else str(key_raw).strip()[len(first_word):].strip()
+            if value in (None, ""):
+                continue
+            fld = field_named(value)
+            if fld is None:
+                problems.append(SettingProblem(
+                    excel_row, 2, value,
+                    f"{key_raw}: {value!r} is not a field forecourt knows; use one such as "
+                    "source, received at, phone, owner, status, vin, or ignore"))
+            else:
+                columns.append((header, fld))
+            continue
         if key == fold(SLA_HEADER[0]):
             in_sla = True
             continue
@@ -360,22 +378,6 @@ def settings_from_rows(
                 lang = changes.get("language") or "en"
                 rule = replace(rule, action={**rule.action, lang: action})
             sla[trigger] = rule
-            continue
-        first_word, _, header_key = key.partition(" ")
-        if first_word in COLUMN_KEYS and header_key:
-            # "Column: Lead channel" = source: the header as typed after the colon
-            header = str(key_raw).split(":", 1)[1].strip() if ":" in str(key_raw) \
-                else str(key_raw).strip()[len(first_word):].strip()
-            if value in (None, ""):
-                continue
-            fld = field_named(value)
-            if fld is None:
-                problems.append(SettingProblem(
-                    excel_row, 2, value,
-                    f"{key_raw}: {value!r} is not a field forecourt knows; use one such as "
-                    "source, received at, phone, owner, status, vin, or ignore"))
-            else:
-                columns.append((header, fld))
             continue
         if key in keys:
             attr = KEYS[keys[key]][0]

@@ -37,6 +37,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
 
 from forecourt.settings import SLA_HEADER, Settings, settings_rows
+from forecourt.validators import vocabulary
 from forecourt.validators.vocabulary import (
     LANGUAGES,
     STATUSES,
@@ -44,17 +45,11 @@ from forecourt.validators.vocabulary import (
     TAB_NAMES,
     TEAM_FIELDS,
 )
-from forecourt.validators.vocabulary import (
-    LEAD_FIELDS as _ALL_LEAD_FIELDS,
-)
-from forecourt.validators.vocabulary import (
-    STOCK_FIELDS as _ALL_STOCK_FIELDS,
-)
 
 # A starter book leaves out fields that other columns already cover: the car a lead asks about
 # by its plate (VIN and stock number are there) and a yes/no "Sold" beside the stock status.
-LEAD_FIELDS = {f: w for f, w in _ALL_LEAD_FIELDS.items() if f != "plate"}
-STOCK_FIELDS = {f: w for f, w in _ALL_STOCK_FIELDS.items() if f != "sold"}
+LEAD_FIELDS = {f: w for f, w in vocabulary.LEAD_FIELDS.items() if f != "plate"}
+STOCK_FIELDS = {f: w for f, w in vocabulary.STOCK_FIELDS.items() if f != "sold"}
 
 __all__ = ["regenerate_templates", "template_path", "write_starter"]
 

@@ -40,6 +40,6 @@ def test_a_row_is_kept_when_a_read_column_holds_anything(rows, header_index, use
 
 @given(st.text())
 def test_stock_numbers_compare_by_their_letters_and_digits(text):
-    from forecourt.validators.validate import _stock_key
+    from forecourt.validators.text import compact_key
 
-    assert _stock_key(text) == "".join(ch for ch in text.upper() if ch.isalnum())
+    assert compact_key(text) == "".join(ch for ch in text.upper() if ch.isalnum())

@@ -145,3 +145,72 @@ def test_human_check_output_lists_every_column_with_why(tmp_path, header):
     assert "-> source" in line
     assert ("contents" in line) == (header == "Route")
     assert not find_issues([], code="x")
+
+
+def test_a_yes_no_column_without_a_telling_header_does_not_sell_cars(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Leads"
+    ws.append(["Received", "Name", "Phone", "Source"])
+    ws.append([dt.datetime(2026, 11, 20, 10), "Ann", "+447700900100", "WhatsApp"])
+    stock = wb.create_sheet("Stock")
+    stock.append(["VIN", "Make", "Status", "Serviced"])
+    for k in range(8):
+        stock.append([f"WVWZZZAUZJW20451{k}", "VW", "On lot", "yes" if k else "no"])
+    wb.save(tmp_path / "b.xlsx")
+    data = run_check(tmp_path / "b.xlsx").data
+    assert "sold" not in data["columns"]["stock"]
+    assert_no_issue(data["issues"], code="sold-conflict")
+
+
+def test_cars_known_only_by_their_plate_link_and_can_be_sold(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Leads"
+    ws.append(["Received", "Name", "Phone", "Source", "Reg"])
+    ws.append([dt.datetime(2026, 11, 20, 10), "Ann", "+447700900100", "WhatsApp", "ab12cde"])
+    ws.append([dt.datetime(2026, 11, 20, 11), "Bob", "+447700900101", "Phone", "XY99 ZZZ"])
+    cars = wb.create_sheet("Cars")
+    cars.append(["Reg", "Make", "Model", "Sold?"])
+    cars.append(["AB12 CDE", "Ford", "Focus", "yes"])
+    cars.append(["CD34 EFG", "Ford", "Focus", "no"])
+    wb.save(tmp_path / "b.xlsx")
+    data = run_check(tmp_path / "b.xlsx").data
+    assert_issue(data["issues"], sheet="Leads", row=3, code="vin-not-in-stock")
+    assert_no_issue(data["issues"], sheet="Leads", row=2, code="vin-not-in-stock")
+    from forecourt import read_book
+
+    book = read_book(tmp_path / "b.xlsx")
+    sold = book.stock.set_index("plate")["status"].to_dict()
+    assert sold == {"AB12 CDE": "Sold", "CD34 EFG": None}
+    linked = book.leads.set_index("row")["stock_vin"]
+    assert linked[2] == book.stock.set_index("plate")["vin"]["AB12 CDE"]
+
+
+def test_a_column_row_below_the_sla_table_still_counts(tmp_path):
+    from forecourt.settings import settings_rows
+
+    rows = settings_rows()[1:] + [["Column: Route", "source"], ["Column: Tag", "-"]]
+    data = run_check(_book(tmp_path, rows, source_header="Route")).data
+    assert_no_issue(data["issues"], code="bad-setting")
+    column = next(r for r in data["mapping"]["leads"] if r["column"] == "D")
+    assert (column["field"], column["how"]) == ("source", "settings")
+
+
+def test_settings_can_name_every_header_of_a_book_forecourt_cannot_read(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["When", "Who", "Tel", "How"])
+    for k in range(3):
+        ws.append([dt.datetime(2026, 11, 20, 10, k), f"Buyer {k}", f"+4477009001{k:02d}",
+                   "WhatsApp"])
+    s = wb.create_sheet("Settings")
+    for header, fld in (("When", "received at"), ("Who", "name"), ("Tel", "phone"),
+                        ("How", "source")):
+        s.append([f"Column: {header}", fld])
+    wb.save(tmp_path / "b.xlsx")
+    run = run_check(tmp_path / "b.xlsx")
+    assert run.returncode == 0, run.stderr
+    assert run.data["columns"]["leads"] == {"received_at": "A", "name": "B", "phone": "C",
+                                            "source": "D"}

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from rapidfuzz import fuzz, process
 
 from forecourt.sync.base import Tab
-from forecourt.validators.text import fold
+from forecourt.validators.text import cell_text, fold
 from forecourt.validators.vocabulary import (
     FIELDS_BY_TAB,
     LANGUAGES,
@@ -24,6 +24,7 @@ from forecourt.validators.vocabulary import (
     WEAK_FALLBACK,
     WHOLE_ONLY,
 )
+from forecourt.validators.vocabulary import YES_NO_FIELDS as YES_NO_BY_TAB
 from forecourt.validators.words import PhraseIndex, abbreviations, head
 
 HEADER_SCAN_ROWS = 30
@@ -63,7 +64,7 @@ class ColumnMap:
     def header_of(self, fld: str, tab: Tab) -> str:
         j = self.fields[fld]
         cell = tab.rows[self.header_index][j] if j < len(tab.rows[self.header_index]) else ""
-        return "" if cell is None else str(cell).strip()
+        return cell_text(cell)
 
 
 @cache
@@ -102,15 +103,27 @@ def _tab_names() -> dict[str, tuple[str, str]]:
 Candidates = list[tuple[str | None, str]]
 
 
-YES_NO_FIELDS = frozenset({"trade_in", "finance", "active", "sold"})
+YES_NO_FIELDS = frozenset(f for fields in YES_NO_BY_TAB.values() for f in fields)
 # A trade-in phrase with a car's words names the trade-in car ("Px reg", "Kennzeichen
 # Inzahlungnahme"); with money words its valuation ("Part ex value", "Kwota za auto w
 # rozliczeniu").
 _CAR_FIELDS = frozenset({"plate", "vin", "vehicle_wanted", "stock_no", "make", "model"})
 _MONEY_FIELDS = frozenset({"valuation", "budget", "price"})
+# A header holding one of these is about a date, or a question: a field of another kind under
+# it is a different column ("Registration date" is not the plate).
+_DATE_WORDS = frozenset({"date", "datum", "data", "time", "zeit", "czas", "godzina", "when",
+                         "wann", "kiedy", "dzien", "day", "tag"})
+_DATE_FIELDS = frozenset({"received_at", "due", "first_response_at", "last_contact_at",
+                          "appointment_at", "status_since", "eta", "year", "sold"})
 _MONEY_WORDS = frozenset({"value", "wert", "wartosc", "kwota", "price", "preis", "cena",
                           "amount", "betrag", "eur", "pln", "zl", "gbp", "offer", "angebot",
                           "oferta", "kwote"})
+
+
+def match_header(kind: str, text: str, language: str | None = None
+                 ) -> tuple[Candidates, str, str]:
+    """What one header cell of a ``kind`` tab names: see :func:`_match`."""
+    return _match(kind, text, language)
 
 
 @lru_cache(maxsize=16384)
@@ -134,7 +147,7 @@ def _match(kind: str, text: str, language: str | None = None) -> tuple[Candidate
         hit = _near_miss(kind, key)
         if hit:
             return table[hit], FUZZY, hit
-    found = _words(kind, key, abbreviations(text), language)
+    found = _words(kind, key, abbreviations(text), language, question)
     if question and found:
         yes_no = [c for c in found[0] if c[0] in YES_NO_FIELDS]
         if yes_no:
@@ -150,8 +163,8 @@ def _match(kind: str, text: str, language: str | None = None) -> tuple[Candidate
     return [], "", ""
 
 
-def _words(kind: str, key: str, short: frozenset[str],
-           language: str | None) -> tuple[Candidates, str, str] | None:
+def _words(kind: str, key: str, short: frozenset[str], language: str | None,
+           question: bool = False) -> tuple[Candidates, str, str] | None:
     """The field named by the known words inside a header, if any (see :func:`_match`)."""
     hits = _phrases(kind).find(key, short)
     if not hits:
@@ -168,6 +181,16 @@ def _words(kind: str, key: str, short: frozenset[str],
             return [("trade_in_vehicle", lang)], WORDS, "trade-in + car"
     chosen = head(hits, lang)
     candidates = list(dict.fromkeys(h.value for h in chosen))
+    named = {f for f, _ in candidates}
+    words = set(key.split())
+    start = min(h.start for h in chosen)
+    # "Tax due" (a known other thing before the word named), "Valuation date", "Appointment
+    # kept?", "Finance amount": the word names a field, the header another kind of column.
+    if (any(h.value[0] is None and h.end <= start for h in hits)
+            or (words & _DATE_WORDS and not named & _DATE_FIELDS)
+            or (question and named <= _DATE_FIELDS)
+            or (words & _MONEY_WORDS and named & YES_NO_FIELDS)):
+        return [(None, lang)], WORDS, "no field: " + " / ".join(h.phrase for h in hits)
     phrases = " / ".join(dict.fromkeys(h.phrase for h in chosen))
     whole = len(chosen) == 1 and chosen[0].start == 0 and chosen[0].end == len(key.split())
     if whole and not chosen[0].exact and chosen[0].part == 0 and not short:
@@ -196,7 +219,8 @@ def _by_words(kind: str) -> dict[int, list[str]]:
 MAX_HEADER_LENGTH = 60
 
 
-def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
+def _score_row(kind: str, row: list, beat: float = -1.0,
+               overrides: dict[str, str] | None = None) -> float:
     """How header-like a row is: 1 per known header, 0.75 per header holding known words, 0.5
     per near miss. A row that cannot score over ``beat`` is not searched for words or near
     misses (the slow part): its score is then a lower bound, still at most ``beat``."""
@@ -206,7 +230,9 @@ def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
     for cell in row:
         if isinstance(cell, str) and cell.strip() and len(cell) <= MAX_HEADER_LENGTH:
             key = fold(cell)
-            if key in table:
+            if overrides and overrides.get(key) in FIELDS_BY_TAB[kind]:
+                score += 1.0  # the dealer named this header in Settings
+            elif key in table:
                 score += 1.0 if any(f is not None for f, _ in table[key]) else 0.0
             elif key:
                 near.append(cell)
@@ -219,11 +245,12 @@ def _score_row(kind: str, row: list, beat: float = -1.0) -> float:
     return score
 
 
-def find_header(kind: str, tab: Tab) -> tuple[int, float]:
+def find_header(kind: str, tab: Tab, overrides: dict[str, str] | None = None
+                ) -> tuple[int, float]:
     """(index into tab.rows, score) of the most header-like row among the first rows."""
     best, best_score = -1, 0.0
     for i, row in enumerate(tab.rows[:HEADER_SCAN_ROWS]):
-        score = _score_row(kind, row, best_score)
+        score = _score_row(kind, row, best_score, overrides)
         if score > best_score:
             best, best_score = i, score
     return best, best_score
@@ -243,7 +270,7 @@ def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = N
     kind_fields = FIELDS_BY_TAB[kind]
     matches: list[tuple[int, int, str, Candidates, str, str]] = []
     for j, cell in enumerate(row):
-        text = "" if cell is None else str(cell).strip()
+        text = cell_text(cell)
         if not text:
             continue
         key = fold(text)
@@ -255,7 +282,7 @@ def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = N
             continue
         if wanted in kind_fields:
             matches.append((_STRENGTH[SETTINGS], j, text, [(wanted, "")], SETTINGS,
-                            f"Settings: Column: {text} = {wanted}"))
+                            f"'Column: {text}' = {wanted}"))
             continue
         candidates, how, synonym = _match(kind, text, language)
         for fld, lang in candidates:
@@ -324,7 +351,7 @@ def find_layout(tabs: list[Tab], language: str | None = None,
     for kind in ("leads", "stock", "team"):
         if chosen[kind] is not None:
             continue
-        scored = [(find_header(kind, t)[1], -k, t) for k, t in enumerate(unused)]
+        scored = [(find_header(kind, t, overrides)[1], -k, t) for k, t in enumerate(unused)]
         scored = [s for s in scored if s[0] >= MIN_HEADERS[kind]]
         if scored:
             best = max(scored, key=lambda s: (s[0], s[1]))[2]
@@ -343,7 +370,7 @@ def find_layout(tabs: list[Tab], language: str | None = None,
         if tab is None:
             maps[kind] = None
             continue
-        index, score = find_header(kind, tab)
+        index, score = find_header(kind, tab, overrides)
         if index < 0 or score < MIN_HEADERS[kind]:
             maps[kind] = None
             continue

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from forecourt.sync.base import Tab
-from forecourt.validators.headers import CONTENTS, HEADER, ColumnMap, _match
-from forecourt.validators.normalise import _yes_no, canonical_value
-from forecourt.validators.text import fold
+from forecourt.validators.headers import CONTENTS, HEADER, ColumnMap, match_header
+from forecourt.validators.normalise import canonical_value
+from forecourt.validators.text import cell_text as _cell_text
+from forecourt.validators.text import compact_key, fold
 from forecourt.validators.vin import FRAME_NUMBER, VIN_CHARS, normalise_vin
 
 MIN_VALUES = 5
@@ -32,7 +33,6 @@ _PHONE = re.compile(r"^\+?[\d\s()./-]{7,22}$")
 _MONEY = re.compile(r"^\s*(?:[€£$]|zł|pln|eur|gbp)?\s*\d[\d\s.,]*\s*(?:[€£$]|zł|pln|eur|gbp|k)?"
                     r"\s*$", re.IGNORECASE)
 _CURRENCY = re.compile(r"[€£$]|zł|pln|eur|gbp", re.IGNORECASE)
-_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ _WHAT = {
     "source": "sources", "status": "statuses", "phone": "phone numbers", "email": "e-mails",
     "vin": "VINs or frame numbers", "stock_no": "stock numbers of cars in stock",
     "plate": "plates of cars in stock", "owner": "names on the Team tab",
-    "received_at": "dates and times", "active": "yes/no", "sold": "yes/no",
-    "budget": "amounts of money", "price": "amounts of money",
+    "received_at": "dates and times", "budget": "amounts of money", "price": "amounts of money",
 }
 
 
@@ -99,23 +98,19 @@ def _text_is(which: str) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, str) and canonical_value(v, which) is not None
 
 
-def _yes_no_value(v: Any) -> bool:
-    return not isinstance(v, dt.date | dt.datetime) and _yes_no(v, False) is not None
-
-
 def _key(v: Any) -> str:
-    return _NOT_ALNUM.sub("", str(v).upper())
+    return compact_key(_cell_text(v))
 
 
 # Tab kind -> field -> test of one value. Dates only for the received time (every lead has one;
-# other dates could be anything), yes/no only where a tab has one such field.
+# other dates could be anything). No yes/no: a column of yes and no says nothing about which
+# question it answers ("Serviced", "On holiday"), only its header can.
 _TESTS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "leads": {"source": _text_is("channel"), "status": _text_is("status"), "phone": _is_phone,
               "email": _is_email, "vin": _is_vin, "received_at": _is_datetime,
               "budget": _is_money},
-    "stock": {"status": _text_is("stock"), "vin": _is_vin, "sold": _yes_no_value,
-              "price": _is_money},
-    "team": {"active": _yes_no_value, "phone": _is_phone, "email": _is_email},
+    "stock": {"status": _text_is("stock"), "vin": _is_vin, "price": _is_money},
+    "team": {"phone": _is_phone, "email": _is_email},
 }
 
 
@@ -133,7 +128,7 @@ def _sample(tab: Tab, cm: ColumnMap, j: int) -> list[Any]:
 def _examples(values: list[Any], test: Callable[[Any], bool]) -> tuple[str, ...]:
     seen: list[str] = []
     for v in values:
-        text = str(v).strip()
+        text = _cell_text(v)
         if test(v) and text not in seen:
             seen.append(text)
         if len(seen) == 3:
@@ -224,7 +219,7 @@ def infer_columns(kind: str, tab: Tab, cm: ColumnMap, *, team_names: Iterable[st
         out.append(d)
     for fld in freed:  # a second column of the freed field ("Remarks" beside "Info") takes it
         for header, j in list(cm.duplicates.items()):
-            if fld in {f for f, _ in _match(kind, header, None)[0]} and fld not in cm.fields:
+            if fld in {f for f, _ in match_header(kind, header)[0]} and fld not in cm.fields:
                 cm.fields[fld] = j
                 cm.how[fld] = (HEADER, repr(header))
                 del cm.duplicates[header], cm.extra[header]

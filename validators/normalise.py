@@ -144,7 +144,8 @@ def _number(value: Any) -> float | None:
         return plain
     # What dealers type into a budget: "15k", "bis 24.000", "do 40 tys.", "75-80 tys."
     # (a range counts as its top: the most the buyer will spend).
-    text = re.sub(r"[€$£]|zł|zl|PLN|EUR|GBP|\bkm\b|\bmiles?\b|\bmi\b", "", str(value),
+    text = re.sub(r"[€$£]|zł|zl|PLN|EUR|GBP|\bkm\b|\bmiles?\b|\bmi\b|\bono\b|\bovno\b|\bvb\b"
+                  r"|\bvhb\b|\bdo negocjacji\b|,-$|\.-$", "", str(value),
                   flags=re.IGNORECASE).strip()
     m = _LOOSE.match(text)
     if not m:
@@ -341,17 +342,16 @@ def _yes_no(v: Any, described: bool) -> bool | None:
         return True
     if key in _NO:
         return False
-    if not key or key in _UNSURE:
-        return None
+    if not key or any(key == u or key.startswith(u + " ") for u in _UNSURE):
+        return None  # "maybe", "not sure yet", "probably not", "keine Ahnung"
     first = key.split(" ", 1)[0]
-    if first in _UNSURE:
-        return None
     if first in _YES:  # "yes - Golf 2015", "ja, BMW"
         return True
     if first in _NO:  # "no thanks", "nie, gotówka"
         return False
-    # A trade-in column often holds the car itself ("Golf 2015", "AB12 CDE"): that is a yes.
-    if described and (" " in key or any(c.isdigit() for c in key)):
+    # A trade-in column often holds the car itself ("Golf 2015", "AB12 CDE"): that is a yes;
+    # words alone ("Cash buyer", "not yet") are not a car.
+    if described and any(c.isdigit() for c in key) and first not in ("not", "nicht", "nie"):
         return True
     return None
 
@@ -400,6 +400,9 @@ def _phrases(which: str) -> PhraseIndex:
     return PhraseIndex((key, value, None) for key, value in _TABLES[which].items())
 
 
+_NOT_PREFIXES = frozenset({"un", "in", "non", "not", "nie", "nicht", "ne"})
+
+
 @lru_cache(maxsize=8192)
 def _canon(value: str, which: str) -> str | None:
     """The canonical status or channel class of one typed value: the whole value, else the
@@ -411,13 +414,16 @@ def _canon(value: str, which: str) -> str | None:
         return None
     short = abbreviations(value)
     found, covered = _canon_key(key, short, which)
+    if found is None and covered:  # known words, all negated ("no appointment"): not a guess
+        return None
     if transliterated(key) != key:  # "bestaetigt" for "bestätigt"
         other, more = _canon_key(transliterated(key), short, which)
         if other is not None and more > covered:
             found = other
     if found is None and len(key) >= 5:
         hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=88)
-        if hit:
+        # "unavailable" is close to "available" and means the opposite
+        if hit and not (key.endswith(hit[0]) and key[:-len(hit[0])].strip() in _NOT_PREFIXES):
             return table[hit[0]]
     return found
 
@@ -449,7 +455,7 @@ def _canon_key(key: str, short: frozenset[str], which: str) -> tuple[str | None,
     if which == "stock":  # "Przygotowanie do sprzedaży": typed as known beats an inflection
         hits = [h for h in hits if h.exact] or hits
     if not hits:
-        return None, 0
+        return None, covered
     if which == "channel":  # the first channel named: "Czat na stronie" is a chat
         return min(hits, key=lambda h: (h.start, -h.size)).value, covered
     rank = _RANK[which]
@@ -457,9 +463,19 @@ def _canon_key(key: str, short: frozenset[str], which: str) -> tuple[str | None,
 
 
 def to_canonical(values: Sequence[Any], which: str) -> pd.Series:
-    """Canonical lead status ("status"), stock status ("stock") or channel class ("channel")."""
-    return pd.Series([_canon(str(v), which) if v not in (None, "") else None for v in values],
-                     dtype=object)
+    """Canonical lead status ("status"), stock status ("stock") or channel class ("channel").
+    Each distinct value is read once (a free-typed column can hold thousands)."""
+    known: dict[str, str | None] = {}
+    out = []
+    for v in values:
+        if v is None or v == "":
+            out.append(None)
+            continue
+        text = str(v)
+        if text not in known:
+            known[text] = _canon(text, which)
+        out.append(known[text])
+    return pd.Series(out, dtype=object)
 
 
 def _text(v: Any) -> str | None:

@@ -34,3 +34,20 @@ def transliterated(key: str) -> str:
     for pair, letter in _UMLAUT_SPELLINGS:
         key = key.replace(pair, letter)
     return key
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is isalnum() and "_"
+
+
+@lru_cache(maxsize=65536)
+def compact_key(text: str) -> str:
+    """A VIN, plate or stock number as compared: letters and digits, upper case
+    ("ab12 cde" is "AB12CDE")."""
+    return _NOT_ALNUM.sub("", str(text).upper())
+
+
+def cell_text(value: object) -> str:
+    """A cell as a person reads it: whole numbers without ".0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()

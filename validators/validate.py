@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ import pandera.pandas as pa
 
 from forecourt.issues import CODES, Issue, make_issue
 from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS, raw_code
+from forecourt.validators.text import compact_key
 from forecourt.validators.vin import VIN_CHARS, check_digit
 from forecourt.validators.vocabulary import LEAD_FIELDS
 
@@ -98,7 +98,7 @@ def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]
         return []
     rows = frame["row"].to_numpy()
     issues: list[Issue] = []
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, str | None, int]] = set()
     for (check, column), group in cases.groupby(["check", "column"], sort=False, dropna=False):
         code, fld = _code_and_field(kind, str(check), column)
         if code is None or code not in CODES:
@@ -144,7 +144,7 @@ def _accepted_headers(fld: str, language: str, limit: int = 4) -> str:
     """A few headers forecourt reads as ``fld``, the book's language first."""
     by_lang = LEAD_FIELDS[fld]
     words: list[str] = []
-    for lang in (language, *(g for g in by_lang if g != language)):
+    for lang in dict.fromkeys((language, "en")):
         words += [w for w in by_lang.get(lang, ())[:limit] if w not in words]
     return ", ".join(words[:limit * 2])
 
@@ -218,26 +218,34 @@ def link_stock(book: Book) -> None:
     them into any of those columns ("AB12 CDE" and "ab12cde" are one plate).
     """
     stock = book.stock
+    # A car without a VIN (a UK book keyed by Reg) is known by its plate or stock number: that
+    # key stands in for the VIN from here on, so leads link to it and it has waiting buyers.
+    missing = stock["vin"].isna()
+    if missing.any():
+        stand_in = stock["plate"].where(stock["plate"].notna(), stock["stock_no"])
+        keys = stand_in[missing].map(lambda v: f"{CAR_KEY_PREFIX}{compact_key(v)}"
+                                     if isinstance(v, str) and compact_key(v) else None)
+        stock.loc[missing, "vin"] = keys
     by_vin = set(stock["vin"].dropna())
     by_key: dict[str, Any] = {}
     for fld in ("stock_no", "plate"):
         for key, vin in zip(stock[fld], stock["vin"], strict=True):
             if isinstance(key, str) and isinstance(vin, str):
-                by_key.setdefault(_stock_key(key), vin)
+                by_key.setdefault(compact_key(key), vin)
     leads = book.leads
 
     def find(vin: Any, stock_no: Any, plate: Any) -> tuple[Any, bool]:
         if isinstance(vin, str):
             if vin in by_vin:
                 return vin, False
-            if _stock_key(vin) in by_key:
-                return by_key[_stock_key(vin)], True
+            if compact_key(vin) in by_key:
+                return by_key[compact_key(vin)], True
         for other in (stock_no, plate):
             if isinstance(other, str):
-                if _stock_key(other) in by_key:
-                    return by_key[_stock_key(other)], False
-                if _stock_key(other) in by_vin:  # a VIN in the stock-number column
-                    return _stock_key(other), False
+                if compact_key(other) in by_key:
+                    return by_key[compact_key(other)], False
+                if compact_key(other) in by_vin:  # a VIN in the stock-number column
+                    return compact_key(other), False
         return None, False
 
     found = [find(v, s, p) for v, s, p in zip(leads["vin"], leads["stock_no"], leads["plate"],
@@ -246,17 +254,13 @@ def link_stock(book: Book) -> None:
     # A stock number or plate typed into the VIN column is not a malformed VIN.
     typed_no = pd.Series([f[1] for f in found], index=leads.index, dtype=bool)
     leads.loc[typed_no, "stock_no"] = leads.loc[typed_no, "raw_vin"].astype(str)
-    leads.loc[typed_no, "vin"] = leads.loc[typed_no, "stock_vin"]
+    real = leads["stock_vin"].map(lambda v: isinstance(v, str)
+                                  and not v.startswith(CAR_KEY_PREFIX))
+    leads.loc[typed_no, "vin"] = leads.loc[typed_no, "stock_vin"].where(real[typed_no], None)
 
 
-@lru_cache(maxsize=65536)
-def _stock_key(text: str) -> str:
-    """A stock number as compared: letters and digits only, upper case (leads repeat the
-    same few hundred numbers)."""
-    return _NOT_ALNUM.sub("", str(text).upper())
-
-
-_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is isalnum() and "_"
+# Stands in for the VIN of a car that has none (never a VIN: VINs have no colon).
+CAR_KEY_PREFIX = "car:"
 
 
 def _not_in_stock(book: Book) -> list[Issue]:

@@ -586,10 +586,9 @@ WHOLE_ONLY = frozenset({
 # values are plainly something else (e-mails under "Info", VINs under "Car ref") is read by
 # its values instead.
 VAGUE = frozenset({"info", "infos", "information", "informacje", "informationen", "details",
-                   "car ref", "vehicle ref", "ref", "reference", "referenz", "misc", "extra info",
-                   "sonstiges", "inne", "text", "notes", "notizen", "notatki", "comments",
-                   "uwagi", "bemerkungen", "other", "data", "daten", "dane", "contact",
-                   "kontakt", "number", "nummer", "numer", "id"})
+                   "car ref", "vehicle ref", "misc", "extra info", "sonstiges", "inne", "text",
+                   "notes", "notizen", "notatki", "comments", "uwagi", "bemerkungen", "other",
+                   "data", "daten", "dane", "contact", "kontakt"})
 
 # Whole-only words that still name their field in a longer header when nothing else in it
 # does ("Status Anfrage", "Aktualny status", "Status samochodu").
@@ -640,6 +639,10 @@ NOT_FIELDS: dict[str, tuple[str, ...]] = {
            "Stan techniczny", "Stan licznika zakupu", "Pochodzenie auta", "Kraj pochodzenia",
            "Kraj", "Kraj importu", "Import z", "Zaliczka", "Zadatek"),
 }
+
+# Fields whose cells are yes or no, per tab.
+YES_NO_FIELDS: dict[str, tuple[str, ...]] = {"leads": ("trade_in", "finance"), "stock": ("sold",),
+                                             "team": ("active",)}
 
 FIELDS_BY_TAB = {"leads": LEAD_FIELDS, "stock": STOCK_FIELDS, "team": TEAM_FIELDS}
 
@@ -952,7 +955,9 @@ YES = ("yes", "y", "yep", "yeah", "true", "1", "x", "ja", "j", "jo", "tak", "t",
        "verkauft", "sprzedany", "sprzedane", "sprzedana", "done", "ok")
 NO = ("no", "n", "nope", "none", "false", "0", "nein", "nee", "kein", "keine", "nie", "brak")
 # Neither yes nor no: reported as bad-yes-no, never read as a yes.
-UNSURE = ("maybe", "perhaps", "possibly", "not sure", "unsure", "dunno", "don't know",
+UNSURE = ("maybe", "perhaps", "possibly", "probably", "prob", "might", "not sure", "unsure",
+          "dunno", "don't know", "dont know", "no idea", "not known", "keine ahnung",
+          "kann sein", "wahrscheinlich", "raczej", "nie wiadomo jeszcze", "to be confirmed",
           "unknown", "tbc", "tbd", "ask", "vielleicht", "evtl", "eventuell", "unklar",
           "weiss nicht", "mal sehen", "moze", "może", "nie wiem", "nie wiadomo", "chyba",
           "zobaczymy")
