@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from forecourt.validators.text import fold
@@ -275,20 +276,23 @@ def field_named(text: Any) -> str | None:
     at"), any header forecourt reads as that field ("Eingang", "Źródło"), or "ignore"."""
     if str(text or "").strip() in ("-", "–"):
         return "ignore"
-    key = fold(str(text or ""))
-    if not key:
-        return None
-    if key in {fold(w) for w in IGNORE_WORDS}:
-        return "ignore"
+    return _field_names().get(fold(str(text or "")))
+
+
+@cache
+def _field_names() -> dict[str, str]:
+    """folded name -> field or "ignore"; ids win over headers, the first field listed wins."""
+    names: dict[str, str] = {fold(w): "ignore" for w in IGNORE_WORDS}
     for fields in FIELDS_BY_TAB.values():
         for fld in fields:
-            if key == fold(fld.replace("_", " ")):
-                return fld
+            names.setdefault(fold(fld.replace("_", " ")), fld)
     for fields in FIELDS_BY_TAB.values():
         for fld, by_lang in fields.items():
-            if any(key == fold(w) for words in by_lang.values() for w in words):
-                return fld
-    return None
+            for words in by_lang.values():
+                for w in words:
+                    names.setdefault(fold(w), fld)
+    names.pop("", None)
+    return names
 
 
 _WEEKDAY_LOOKUP = {fold(name): day for day, names in WEEKDAYS.items() for name in names}

@@ -23,8 +23,8 @@ from forecourt.validators.vocabulary import (
     VAGUE,
     WEAK_FALLBACK,
     WHOLE_ONLY,
+    YES_NO_FIELDS,
 )
-from forecourt.validators.vocabulary import YES_NO_FIELDS as YES_NO_BY_TAB
 from forecourt.validators.words import PhraseIndex, abbreviations, head
 
 HEADER_SCAN_ROWS = 30
@@ -103,7 +103,7 @@ def _tab_names() -> dict[str, tuple[str, str]]:
 Candidates = list[tuple[str | None, str]]
 
 
-YES_NO_FIELDS = frozenset(f for fields in YES_NO_BY_TAB.values() for f in fields)
+_YES_NO = frozenset(f for fields in YES_NO_FIELDS.values() for f in fields)
 # A trade-in phrase with a car's words names the trade-in car ("Px reg", "Kennzeichen
 # Inzahlungnahme"); with money words its valuation ("Part ex value", "Kwota za auto w
 # rozliczeniu").
@@ -141,7 +141,7 @@ def _match(kind: str, text: str, language: str | None = None) -> tuple[Candidate
     table = _synonyms(kind)
     question = text.rstrip().endswith("?")
     exact = table.get(key)
-    if exact and not (question and not any(f in YES_NO_FIELDS for f, _ in exact)):
+    if exact and not (question and not any(f in _YES_NO for f, _ in exact)):
         return exact, HEADER, key
     if " " not in key and len(key) >= 5 and not exact:  # one word, a letter off: a typo
         hit = _near_miss(kind, key)
@@ -149,7 +149,7 @@ def _match(kind: str, text: str, language: str | None = None) -> tuple[Candidate
             return table[hit], FUZZY, hit
     found = _words(kind, key, abbreviations(text), language, question)
     if question and found:
-        yes_no = [c for c in found[0] if c[0] in YES_NO_FIELDS]
+        yes_no = [c for c in found[0] if c[0] in _YES_NO]
         if yes_no:
             return yes_no, found[1], found[2]
     if exact:
@@ -189,7 +189,7 @@ def _words(kind: str, key: str, short: frozenset[str], language: str | None,
     if (any(h.value[0] is None and h.end <= start for h in hits)
             or (words & _DATE_WORDS and not named & _DATE_FIELDS)
             or (question and named <= _DATE_FIELDS)
-            or (words & _MONEY_WORDS and named & YES_NO_FIELDS)):
+            or (words & _MONEY_WORDS and named & _YES_NO)):
         return [(None, lang)], WORDS, "no field: " + " / ".join(h.phrase for h in hits)
     phrases = " / ".join(dict.fromkeys(h.phrase for h in chosen))
     whole = len(chosen) == 1 and chosen[0].start == 0 and chosen[0].end == len(key.split())

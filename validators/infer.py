@@ -18,9 +18,8 @@ from typing import Any
 
 from forecourt.sync.base import Tab
 from forecourt.validators.headers import CONTENTS, HEADER, ColumnMap, match_header
-from forecourt.validators.normalise import canonical_value
-from forecourt.validators.text import cell_text as _cell_text
-from forecourt.validators.text import compact_key, fold
+from forecourt.validators.normalise import EMAIL, canonical_value
+from forecourt.validators.text import cell_text, compact_key, fold
 from forecourt.validators.vin import FRAME_NUMBER, VIN_CHARS, normalise_vin
 
 MIN_VALUES = 5
@@ -28,7 +27,6 @@ SHARE = 0.8
 LEAD = 0.2  # the best reading must be this far ahead of the second
 SAMPLE = 2000  # values looked at per column (evenly spread over a long tab)
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s()./-]{7,22}$")
 _MONEY = re.compile(r"^\s*(?:[€£$]|zł|pln|eur|gbp)?\s*\d[\d\s.,]*\s*(?:[€£$]|zł|pln|eur|gbp|k)?"
                     r"\s*$", re.IGNORECASE)
@@ -76,7 +74,7 @@ def _is_phone(v: Any) -> bool:
 
 
 def _is_email(v: Any) -> bool:
-    return isinstance(v, str) and bool(_EMAIL.match(v.strip().lower()))
+    return isinstance(v, str) and bool(EMAIL.match(v.strip().lower()))
 
 
 def _is_vin(v: Any) -> bool:
@@ -99,7 +97,7 @@ def _text_is(which: str) -> Callable[[Any], bool]:
 
 
 def _key(v: Any) -> str:
-    return compact_key(_cell_text(v))
+    return compact_key(cell_text(v))
 
 
 # Tab kind -> field -> test of one value. Dates only for the received time (every lead has one;
@@ -128,7 +126,7 @@ def _sample(tab: Tab, cm: ColumnMap, j: int) -> list[Any]:
 def _examples(values: list[Any], test: Callable[[Any], bool]) -> tuple[str, ...]:
     seen: list[str] = []
     for v in values:
-        text = _cell_text(v)
+        text = cell_text(v)
         if test(v) and text not in seen:
             seen.append(text)
         if len(seen) == 3:

@@ -308,12 +308,12 @@ def to_phones(values: Sequence[Any], region: str | None) -> tuple[pd.Series, pd.
     return pd.Series(phones, dtype=object), pd.Series(ok, dtype=bool)
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 
 
 def to_emails(values: Sequence[Any]) -> tuple[pd.Series, pd.Series]:
     emails = [str(v).strip().lower() if v not in (None, "") else None for v in values]
-    ok = [e is None or bool(_EMAIL.match(e)) for e in emails]
+    ok = [e is None or bool(EMAIL.match(e)) for e in emails]
     return pd.Series(emails, dtype=object), pd.Series(ok, dtype=bool)
 
 
