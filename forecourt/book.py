@@ -55,6 +55,7 @@ class TabInfo:
     # contents, settings) and the words or evidence, for ``check``
     how: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()  # headers a Settings row says to ignore
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)  # header -> fields
 
 
 @dataclass
@@ -202,7 +203,8 @@ def _tab_info(kind: str, tab: Tab, cm: ColumnMap, rows: int) -> TabInfo:
     return TabInfo(kind, tab.name, cm.header_row,
                    {f: tab.letter(j) for f, j in cm.fields.items()},
                    {h: tab.letter(j) for h, j in cm.extra.items()},
-                   tab.letter(max(width - 1, 0)), rows, how, tuple(cm.ignored))
+                   tab.letter(max(width - 1, 0)), rows, how, tuple(cm.ignored),
+                   {h: f for h, f in cm.ambiguous.items() if h in cm.extra})
 
 
 def _raw_column(tab: Tab | None, cm: ColumnMap | None, fld: str) -> list[Any]:

@@ -72,9 +72,18 @@ def _mapping(book: Any) -> dict[str, list[dict[str, Any]]]:
         rows += [{"column": letter, "header": header, "field": None,
                   "how": "settings" if header in info.ignored else None,
                   "why": f"'Column: {header}' = ignore" if header in info.ignored else None}
+                 | _ambiguous(header, info.ambiguous.get(header))
                  for header, letter in info.extra.items()]
         out[kind] = sorted(rows, key=lambda r: column_index(r["column"]))
     return out
+
+
+def _ambiguous(header: str, fields: tuple[str, ...] | None) -> dict[str, Any]:
+    if not fields:
+        return {}
+    named = " or ".join(f.replace("_", " ") for f in fields)
+    return {"how": "unsure", "why": f"could be {named}: a Settings row 'Column: {header}' "
+                                    "with the field says which"}
 
 
 def print_mapping(book: Any, out: Any = sys.stdout) -> None:

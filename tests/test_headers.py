@@ -23,7 +23,7 @@ def _fields(kind, headers, language=None):
 @pytest.mark.parametrize(
     ("header", "field"),
     [
-        ("VIN", "vin"), ("Fahrgestellnummer", "vin"), ("FIN", "vin"), ("Numer VIN", "vin"),
+        ("VIN", "vin"), ("Fahrgestellnummer", "vin"), ("Numer VIN", "vin"),
         ("Nr nadwozia", "vin"), ("Received", "received_at"), ("Date", "received_at"),
         ("Eingang", "received_at"), ("Datum", "received_at"), ("Data zgłoszenia", "received_at"),
         ("DATA ZGLOSZENIA", "received_at"), ("  e-mail ", "email"), ("Źródło", "source"),

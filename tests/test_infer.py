@@ -214,3 +214,23 @@ def test_settings_can_name_every_header_of_a_book_forecourt_cannot_read(tmp_path
     assert run.returncode == 0, run.stderr
     assert run.data["columns"]["leads"] == {"received_at": "A", "name": "B", "phone": "C",
                                             "source": "D"}
+
+
+def test_a_dealers_state_column_full_of_statuses_is_their_status():
+    # "State" is the name of forecourt's own column; a dealer's statuses under it are theirs
+    statuses = ["New", "Contacted", "lost - bought elsewhere", "Appt booked Sat", "Won",
+                "New", "Quoted", "No answer", "Deposit taken", "Contacted"]
+    assert _inferred(["Name", "State"], [["a"] * 10, statuses]) == {"State": "status"}
+
+
+def test_check_says_which_fields_an_unsure_header_could_be(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Anfragen"
+    ws.append(["Eingang", "Name", "Telefon", "Quelle", "Fin."])
+    ws.append([dt.datetime(2026, 11, 20, 10), "Anna Nowak", "0151 2345678", "mobile.de", "ja"])
+    wb.save(tmp_path / "buch.xlsx")
+    data = run_check(tmp_path / "buch.xlsx").data
+    column = next(r for r in data["mapping"]["leads"] if r["header"] == "Fin.")
+    assert column["field"] is None and "could be finance or vin" in column["why"]
+    assert "'Column: Fin.'" in run_check(tmp_path / "buch.xlsx", json_output=False).stdout

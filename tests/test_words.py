@@ -4,7 +4,8 @@ neither, budgets as typed (validators/words.py, headers.py, normalise.py)."""
 import pandas as pd
 import pytest
 
-from forecourt.validators.headers import match_header
+from forecourt.sync.base import Tab
+from forecourt.validators.headers import map_columns, match_header
 from forecourt.validators.normalise import to_canonical, to_numbers, to_yes_no
 
 
@@ -95,3 +96,33 @@ def test_budgets_as_typed(text, expected):
 def test_thousands_of_distinct_statuses_are_each_read_once():
     values = [f"called {k} times" for k in range(20000)]
     assert set(to_canonical(values, "status")) <= {"Attempting contact", "Contacted", None}
+
+
+@pytest.mark.parametrize(("header", "field"), [
+    ("Tausch (ja/nein)", "trade_in"), ("Finance y/n", "finance"), ("Kredyt T/N", "finance"),
+    ("Schon verkauft?", "sold"),
+])
+def test_a_yes_no_marker_makes_a_question(header, field):
+    kind = "stock" if field == "sold" else "leads"
+    assert next(iter(map_columns(kind, Tab("x", [[header]]), 0, "de").fields)) == field
+
+
+def test_an_abbreviation_that_could_be_two_fields_maps_to_neither():
+    # "Fin." in German: the FIN (the VIN) or short for Finanzierung. "FIN" is the VIN.
+    assert map_columns("leads", Tab("x", [["Fin."]]), 0, "de").fields == {}
+    assert map_columns("leads", Tab("x", [["FIN"]]), 0, "de").fields == {"vin": 0}
+    assert map_columns("leads", Tab("x", [["Fin."]]), 0, "en").fields == {"finance": 0}
+
+
+@pytest.mark.parametrize("text", ["Call back", "call back tomorrow", "oddzwonić jutro",
+                                  "Open", "Offen"])
+def test_a_next_step_or_a_vague_word_is_no_status(text):
+    assert to_canonical([text], "status").iloc[0] is None
+
+
+@pytest.mark.parametrize(("text", "status"), [
+    ("Termin best.", "Appointment confirmed"), ("spoke to him, call back Monday", "Contacted"),
+    ("dzwoniłem 2x bez odpowiedzi", "Attempting contact"),
+])
+def test_a_known_word_does_not_hide_a_longer_phrase(text, status):
+    assert to_canonical([text], "status").iloc[0] == status

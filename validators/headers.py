@@ -7,6 +7,7 @@ synonyms in :mod:`vocabulary`, then by fuzzy ratio for near misses ("Telefonnume
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -60,6 +61,7 @@ class ColumnMap:
     # price), a second column of a field, or ignored: never read by their contents
     known: set[int] = field(default_factory=set)
     vague: dict[str, int] = field(default_factory=dict)  # field -> column of a vague header
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)  # header -> fields
 
     def header_of(self, fld: str, tab: Tab) -> str:
         j = self.fields[fld]
@@ -109,6 +111,7 @@ _YES_NO = frozenset(f for fields in YES_NO_FIELDS.values() for f in fields)
 # rozliczeniu").
 _CAR_FIELDS = frozenset({"plate", "vin", "vehicle_wanted", "stock_no", "make", "model"})
 _MONEY_FIELDS = frozenset({"valuation", "budget", "price"})
+_CAR_WORDS = frozenset({"car", "vehicle", "fahrzeug", "wagen", "pojazd", "samochod"})
 # A header holding one of these is about a date, or a question: a field of another kind under
 # it is a different column ("Registration date" is not the plate).
 _DATE_WORDS = frozenset({"date", "datum", "data", "time", "zeit", "czas", "godzina", "when",
@@ -118,6 +121,9 @@ _DATE_FIELDS = frozenset({"received_at", "due", "first_response_at", "last_conta
 _MONEY_WORDS = frozenset({"value", "wert", "wartosc", "kwota", "price", "preis", "cena",
                           "amount", "betrag", "eur", "pln", "zl", "gbp", "offer", "angebot",
                           "oferta", "kwote"})
+
+
+_YES_NO_MARK = re.compile(r"\(?\b(?:y/n|yes/no|ja/nein|j/n|t/n|tak/nie)\b\)?", re.IGNORECASE)
 
 
 def match_header(kind: str, text: str, language: str | None = None
@@ -135,12 +141,18 @@ def _match(kind: str, text: str, language: str | None = None) -> tuple[Candidate
     synonym (FUZZY: "Telefonnumer"). No candidates: nothing known in it. A candidate field of
     None means the header is a known column that is none of forecourt's fields. A header
     asking a question ("Fin?", "Sold?") is a yes/no column where one of its readings is."""
-    key = fold(text)
+    marked = _YES_NO_MARK.sub(" ", text)  # "Tausch (ja/nein)", "Finance y/n": a question
+    question = text.rstrip().endswith("?") or marked != text
+    key = fold(marked)
     if not key:
         return [], "", ""
     table = _synonyms(kind)
-    question = text.rstrip().endswith("?")
     exact = table.get(key)
+    # "Fin." in German: the FIN (VIN), or short for Finanzierung? Only a word that is already
+    # two things in two languages is asked what else it could be short for.
+    if exact and len({f for f, _ in exact}) > 1 and key in abbreviations(marked):
+        fields = {f for f, _ in exact}
+        exact = exact + [c for c in _expansions(kind, key) if c[0] in fields and c not in exact]
     if exact and not (question and not any(f in _YES_NO for f, _ in exact)):
         return exact, HEADER, key
     if " " not in key and len(key) >= 5 and not exact:  # one word, a letter off: a typo
@@ -172,12 +184,14 @@ def _words(kind: str, key: str, short: frozenset[str], language: str | None,
     votes = Counter(h.language for h in hits)
     lang = language or max(votes, key=lambda g: (votes[g], g == "en"))
     fields = {h.value[0] for h in hits}
-    if "trade_in" in fields and kind == "leads":
+    if fields & {"trade_in", "trade_in_vehicle"} and kind == "leads":
         words = key.split()
         strong = {h.value[0] for h in hits if not h.weak or h.part == 1}
         if strong & _MONEY_FIELDS or any(w.endswith(m) for w in words for m in _MONEY_WORDS):
             return [("valuation", lang)], WORDS, "trade-in + value"
-        if strong & _CAR_FIELDS:
+        # "Pojazd w zamianie", "IZN Kennzeichen", "Nr rej. auta klienta"
+        if strong & _CAR_FIELDS or (not question and "trade_in_vehicle" not in fields
+                                    and (words[0] in _CAR_WORDS or words[-1] in _CAR_WORDS)):
             return [("trade_in_vehicle", lang)], WORDS, "trade-in + car"
     chosen = head(hits, lang)
     candidates = list(dict.fromkeys(h.value for h in chosen))
@@ -188,7 +202,7 @@ def _words(kind: str, key: str, short: frozenset[str], language: str | None,
     # kept?", "Finance amount": the word names a field, the header another kind of column.
     if (any(h.value[0] is None and h.end <= start for h in hits)
             or (words & _DATE_WORDS and not named & _DATE_FIELDS)
-            or (question and named <= _DATE_FIELDS)
+            or (question and named <= _DATE_FIELDS - _YES_NO)
             or (words & _MONEY_WORDS and named & _YES_NO)):
         return [(None, lang)], WORDS, "no field: " + " / ".join(h.phrase for h in hits)
     phrases = " / ".join(dict.fromkeys(h.phrase for h in chosen))
@@ -196,6 +210,16 @@ def _words(kind: str, key: str, short: frozenset[str], language: str | None,
     if whole and not chosen[0].exact and chosen[0].part == 0 and not short:
         return candidates, FUZZY, phrases  # the whole header, one word a little off: a typo
     return candidates, WORDS, phrases
+
+
+@lru_cache(maxsize=1024)
+def _expansions(kind: str, word: str) -> Candidates:
+    """What a one-word abbreviation may stand for: the longer one-word synonyms it starts."""
+    if len(word) < 3:
+        return []
+    return [c for key, hits in _synonyms(kind).items()
+            if " " not in key and len(key) > len(word) and key.startswith(word)
+            for c in hits if c[0] is not None]
 
 
 def _near_miss(kind: str, key: str) -> str | None:
@@ -299,6 +323,11 @@ def map_columns(kind: str, tab: Tab, header_index: int, language: str | None = N
         # An ambiguous word ("Termin": appointment in German, due date in Polish) takes the
         # meaning of the workbook's language; otherwise the first field that is still free.
         ordered = sorted((c for c in candidates if c[0] is not None), key=lambda c: c[1] != lang)
+        in_lang = {f for f, g in ordered if g == lang}
+        if len(in_lang) > 1 and how != SETTINGS:  # "Fin." in German: VIN or finance?
+            cm.extra[text] = j
+            cm.ambiguous[text] = tuple(sorted(in_lang))
+            continue
         chosen = next((f for f, _ in ordered if f not in cm.fields), None)
         if chosen is None:
             cm.duplicates[text] = j

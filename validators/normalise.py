@@ -23,6 +23,7 @@ from forecourt.validators.text import fold, transliterated
 from forecourt.validators.vocabulary import (
     CHANNELS,
     NO,
+    NOT_STATUSES,
     STATUSES,
     STOCK_STATUSES,
     UNSURE,
@@ -383,14 +384,16 @@ def _lookup(table: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, str]:
             for words in by_lang.values() for w in words} | {fold(c): c for c in table}
 
 
-_STATUS = _lookup(STATUSES)
+_NOT_A_STATUS = ""  # a known text that is no status: never a guess, never a fuzzy match
+_STATUS = _lookup(STATUSES) | {fold(w): _NOT_A_STATUS for w in NOT_STATUSES}
 _STOCK_STATUS = _lookup(STOCK_STATUSES)
 _CHANNEL = {fold(w): cls for cls, words in CHANNELS.items() for w in words}
 _TABLES = {"status": _STATUS, "stock": _STOCK_STATUS, "channel": _CHANNEL}
 # When a value holds phrases of several statuses, the one furthest along counts ("spoke to
 # him, appointment Sat" is an appointment); a lost or sold car beats the rest.
 _RANK = {
-    "status": {s: k for k, s in enumerate(STATUSES)} | {"Lost": len(STATUSES)},
+    "status": {s: k for k, s in enumerate(STATUSES)} | {"Lost": len(STATUSES),
+                                                         _NOT_A_STATUS: -1},
     "stock": {"On lot": 0, "In prep": 1, "In transit": 2, "Reserved": 3, "Sold": 4},
 }
 
@@ -414,7 +417,7 @@ def _canon(value: str, which: str) -> str | None:
         return None
     short = abbreviations(value)
     found, covered = _canon_key(key, short, which)
-    if found is None and covered:  # known words, all negated ("no appointment"): not a guess
+    if not found and covered:  # known words, all negated ("no appointment"): not a guess
         return None
     if transliterated(key) != key:  # "bestaetigt" for "bestätigt"
         other, more = _canon_key(transliterated(key), short, which)
@@ -424,8 +427,8 @@ def _canon(value: str, which: str) -> str | None:
         hit = process.extractOne(key, table.keys(), scorer=fuzz.ratio, score_cutoff=88)
         # "unavailable" is close to "available" and means the opposite
         if hit and not (key.endswith(hit[0]) and key[:-len(hit[0])].strip() in _NOT_PREFIXES):
-            return table[hit[0]]
-    return found
+            return table[hit[0]] or None
+    return found or None
 
 
 @lru_cache(maxsize=8192)
@@ -437,7 +440,7 @@ def canonical_value(value: str, which: str) -> str | None:
     if not words:
         return None
     found, covered = _canon_key(key, abbreviations(value), which)
-    if found is None or covered * 2 < words:
+    if not found or covered * 2 < words:
         return None
     return found
 

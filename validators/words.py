@@ -48,6 +48,7 @@ class Hit:
     exact: bool = True  # every word as known (not inflected, abbreviated or a part)
     weak: bool = False  # a word that names a field only when nothing else does
     order: int = 0  # the phrase's place in the vocabulary: ties go to the one listed first
+    loose: frozenset[int] = frozenset()  # the words not typed as known (inflected, short)
 
     @property
     def size(self) -> int:
@@ -146,8 +147,9 @@ class PhraseIndex:
                 end = i + len(known)
                 if end <= len(words) and all(fits(i + k, known[k], len(known))
                                              for k in range(len(known))):
-                    exact = words[i:end] == list(known)
-                    hit = Hit(i, end, phrase, value, language, exact=exact)
+                    loose = frozenset(i + k for k in range(len(known))
+                                      if words[i + k] != known[k])
+                    hit = Hit(i, end, phrase, value, language, exact=not loose, loose=loose)
                     (expansions if abbreviated and known[0] != word else hits).append(hit)
             if expansions:  # "Herst." is the shortest word it can stand for: Hersteller
                 shortest = min(len(h.phrase) for h in expansions)
@@ -159,10 +161,10 @@ class PhraseIndex:
                     for phrase, value, language, weak in self._back.get(word[-cut:], ()):
                         hits.append(Hit(i, i + 1, phrase, value, language, 1, exact=False,
                                         weak=weak))
-        # A word known as itself is not another word's inflection: "status" is not "state".
+        # A word known as itself is not another word's inflection: "status" is not "state";
+        # but "Termin best." is still "Termin bestätigt" although "Termin" is known alone.
         exact_at = {k for h in hits if h.exact and h.part == 0 for k in range(h.start, h.end)}
-        hits = [h for h in hits if (h.exact or h.part != 0
-                                    or not any(k in exact_at for k in range(h.start, h.end)))
+        hits = [h for h in hits if (h.exact or h.part != 0 or not h.loose & exact_at)
                 and (not h.weak or h.part == 1 or h.phrase in self._fallback)]
         order = self._order
         return outermost([replace(h, order=order.get((h.phrase, h.value), 0)) for h in hits])
