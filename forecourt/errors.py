@@ -16,6 +16,8 @@ class ExitCode:
     NO_LEADS = 5  # no leads tab, or no recognisable header row in it
     LOCKED = 6  # the workbook is open in Excel; nothing was written
     CANNOT_WRITE = 7  # the workbook or its memory could not be written; nothing was changed
+    NEEDS_PERSON = 8  # the workbook is read-only (file or folder): retrying will not help
+    BUSY = 9  # another forecourt run on this workbook is under way; try again later
 
 
 class ForecourtError(Exception):
@@ -47,3 +49,13 @@ class WorkbookLocked(ForecourtError):
 
 class CannotWrite(ForecourtError):
     exit_code = ExitCode.CANNOT_WRITE
+
+
+class NeedsPerson(ForecourtError):
+    """Nothing a retry can fix: a read-only workbook or folder."""
+
+    exit_code = ExitCode.NEEDS_PERSON
+
+
+class RunUnderWay(ForecourtError):
+    exit_code = ExitCode.BUSY
