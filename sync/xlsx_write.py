@@ -65,11 +65,6 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _EPOCH_MICROS = (_EXCEL_EPOCH - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
-# ".41736111" for 10:01: excel_serial's text of a moment at a whole minute is its day number and
-# this fraction (its 13 digits at most, up to day 99999, are shown as they are; the rounding
-# to 8 decimals never meets a tie, since minute/1440 * 1e8 is a multiple of 1/9).
-_MINUTE_FRACTIONS = [repr(round(m / 1440, 8))[1:] for m in range(1440)]
-_MINUTE_DAYS_LIMIT = 100_000 * 86_400_000_000
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
@@ -86,9 +81,11 @@ _COLUMNS: dict[bytes, int] = {}
 
 
 def excel_serial(value: dt.datetime | dt.date) -> float:
+    """The serial number of a moment, to the last bit: the nearest float, written in full. (Cut
+    to 8 decimals, 14:45 became 14:44:59.9996, which LibreOffice and Sheets show as 14:44.)"""
     if not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
-    return round((value - _EXCEL_EPOCH) / dt.timedelta(days=1), 8)
+    return (value - _EXCEL_EPOCH) / dt.timedelta(days=1)
 
 
 def _text(value: str) -> str:
@@ -235,7 +232,6 @@ def _column_tails(values: list[Value], date_style: int) -> list[bytes]:
     at once, its serial numbers by numpy."""
     if (values and set(map(type, values)) == {dt.datetime}
             and not any(map(_TZINFO, values))):
-        import numpy as np
         import pandas as pd
 
         try:
@@ -243,18 +239,10 @@ def _column_tails(values: list[Value], date_style: int) -> list[bytes]:
         except (ValueError, OverflowError):  # beyond pandas' range (pandas 2: 1677-2262)
             micros = []
         head = f'" s="{date_style}"><v>'
-        if len(micros) and micros.min() >= 0 and micros.max() < _MINUTE_DAYS_LIMIT \
-                and not (micros % 60_000_000).any():
-            # Whole minutes (the engine's times), from 1899-12-30 to 2173: the serial is the day
-            # number and a fraction that only the minute of the day decides.
-            days, minutes = np.divmod(micros // 60_000_000, 1440)
-            fractions = _MINUTE_FRACTIONS
-            return [f"{head}{d}{fractions[m]}</v></c>".encode()
-                    for d, m in zip(days.tolist(), minutes.tolist(), strict=True)]
         # Below 2**53 us (until the year 2184) int64 -> float64 is exact and the division is
         # correctly rounded, as timedelta / timedelta is: the same floats as excel_serial.
         if len(micros) and int(abs(micros).max()) < 1 << 53:
-            serials = map(round, (micros / 86_400_000_000).tolist(), itertools.repeat(8))
+            serials = (micros / 86_400_000_000).tolist()
             return (head + f"</v></c>\0{head}".join(map(repr, serials)) + "</v></c>") \
                 .encode().split(b"\0")
     return [_cell_tail(v.__class__, v, None, date_style) for v in values]
