@@ -233,6 +233,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  {summary['errors']} errors, {summary['warnings']} warnings (see the Issues sheet)")
     if args.dry_run:
         print("  dry run: nothing was written")
+    elif result.written and summary.get("only_generated"):
+        names = summary["changed_sheets"] or ["generated"]
+        sheets = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        print(f"  updated the {sheets} sheets of {result.path} (figures as of "
+              f"{summary['as_of']}); none of your own cells changed, so the backup was kept")
     elif result.written:
         where = f", previous version in {result.backup}" if result.backup else ""
         print(f"  wrote {result.path} ({summary['cells_written']} cells){where}")

@@ -591,18 +591,29 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
 
     try:
         say("writing")
+        parts = pkg.sheets()
+        dealer_parts = {parts[e.sheet] for e in outcome.plan.edits if e.sheet in parts}
+        generated = [s.name for s in outcome.plan.sheets]
         apply_plan_to_package(pkg, outcome.plan, header_rows, progress=say)
         outcome.plan = Plan()
         written = bool(pkg.changed) or dest != path
+        # A rerun that only refreshes the generated sheets (their stamp, the KPIs) keeps the
+        # backup of the last run that changed the dealer's own sheets.
+        only_generated = written and dest == path and not pkg.changed & dealer_parts
+        outcome.summary["changed_sheets"] = [] if not written else generated if only_generated \
+            else sorted(n for n, part in parts.items() if part in pkg.changed
+                        and n not in generated) + generated
+        outcome.summary["only_generated"] = only_generated
         backup = None
         if written:
             try:
-                replace_atomically(pkg, dest, backup=dest == path, before_replace=memory_saved)
+                replace_atomically(pkg, dest, backup=dest == path and not only_generated,
+                                   before_replace=memory_saved)
             except OSError as exc:
                 raise CannotWrite(f"{dest} could not be written ({exc}); it was not changed "
                                   "(is the disk full, or the folder read-only?).",
                                   path=dest) from exc
-            backup = backup_path(dest) if dest == path else None
+            backup = backup_path(dest) if dest == path and not only_generated else None
         if not saved:
             memory_saved()
         try:
