@@ -62,6 +62,18 @@ LOG_KEEP = 1000
 TEMP_STATE_PREFIX = ".~forecourt-"
 WIDTHS = {"lead_id": 12, "owner": 14, "next_action": 40, "due": 17, "status_since": 17,
           "state": 16}
+MAX_WIDTH = 90  # a column forecourt adds is as wide as its longest text, up to this
+
+
+def _width(fld: str, column: pd.Series) -> float:
+    """The width of a column forecourt adds: its default, or wide enough for its longest text
+    (the next actions run to 80 characters and more)."""
+    if column.dtype != object or not len(column):
+        return WIDTHS[fld]
+    longest = column.dropna().map(lambda v: len(str(v))).max()
+    return float(min(max(WIDTHS[fld], (longest or 0) + 2), MAX_WIDTH))
+
+
 STATE_WORDS = {
     "overdue": {"en": "overdue", "de": "überfällig", "pl": "zaległe"},
     "due soon": {"en": "due soon", "de": "bald fällig", "pl": "wkrótce"},
@@ -358,7 +370,8 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     last_col = column_letter(next_col - 1)
     edit = SheetEdit(info.sheet, writes,
                      highlight_rules(cols, first_row, last_row, last_col, settings),
-                     {letter: WIDTHS[f] for f, letter in new_cols.items()}, column_writes)
+                     {letter: _width(f, values[f]) for f, letter in new_cols.items()},
+                     column_writes)
     plan = Plan(edits=[edit])
 
     stock_info = book.tabs.get("stock")

@@ -682,7 +682,8 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
         cells.append(b"</row>")
         rows.append(b"".join(cells))
     parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet '
-             f'xmlns="{NS_MAIN}" xmlns:r="{NS_REL}"><dimension ref="A1:'
+             f'xmlns="{NS_MAIN}" xmlns:r="{NS_REL}"><sheetPr><pageSetUpPr fitToPage="1"/>'
+             f'</sheetPr><dimension ref="A1:'
              f'{column_letter(max(width - 1, 0))}{max(len(sheet.rows), 1)}"/>'.encode()]
     if sheet.freeze_row:
         parts.append(f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{sheet.freeze_row}"'
@@ -701,10 +702,44 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
         parts.append(f"<hyperlinks>{links}</hyperlinks>".encode())
     parts.append(b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
                  b'footer="0.3"/>')
+    # One page wide, as many pages down as it takes; landscape for the KPI sheet's charts.
+    parts.append(b'<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+                 b'fitToHeight="0"/>')
+    breaks = page_breaks(len(sheet.rows), sheet.charts)
+    if breaks:
+        brks = "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in breaks)
+        parts.append(f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
+                     f"{brks}</rowBreaks>".encode())
     if drawing_rel:
         parts.append(f'<drawing r:id="{drawing_rel}"/>'.encode())
     parts.append(b"</worksheet>")
     return b"".join(parts)
+
+
+# Rows of the default height that fit on a landscape A4 page at full size. Fitting the sheet to
+# the page's width only ever shrinks it, so a page of this many rows always fits, and no
+# automatic break falls between the manual ones.
+PAGE_ROWS = 30
+
+
+def page_breaks(rows: int, charts: list[Chart], page_rows: int = PAGE_ROWS) -> list[int]:
+    """The rows after which a printed page ends (Excel's ``brk id``): every ``page_rows``
+    rows, or sooner where a chart would be cut in two (it then starts the next page)."""
+    spans = []
+    for chart in charts:
+        m = re.match(r"[A-Z]+(\d+)", chart.anchor)
+        if m:
+            top = int(m.group(1)) - 1  # rows above the chart
+            spans.append((top, top + chart.height_rows))
+    last = max([rows, *(bottom for _, bottom in spans)])
+    breaks, start = [], 0
+    while start + page_rows < last:
+        end = start + page_rows
+        cut = [top for top, bottom in spans if top < end < bottom and top > start]
+        end = min(cut) if cut else end
+        breaks.append(end)
+        start = end
+    return breaks
 
 
 def _cell_ref(sheet: str, rng: str) -> str:
