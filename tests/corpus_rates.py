@@ -101,7 +101,8 @@ def main(path: Path = CORPUS) -> None:
 if __name__ == "__main__":
     import sys
 
-    main(HOLDOUT if "--holdout" in sys.argv else CORPUS)
+    paths = [Path(a) for a in sys.argv[1:] if a.endswith(".json")]
+    main(paths[0] if paths else HOLDOUT if "--holdout" in sys.argv else CORPUS)
     if "-v" in sys.argv:
         for name, r in rates().items():
             for entry, found in r["failures"]:

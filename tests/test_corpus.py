@@ -1,29 +1,40 @@
 """Recognition of headers, statuses and sources written by people who had not seen the
-vocabulary: tests/fixtures/corpus.json (the vocabulary was then fitted to it) and
-tests/fixtures/corpus_holdout.json (written afterwards, never used to change the words).
-Rates are printed by ``python tests/corpus_rates.py [--holdout]``.
+vocabulary, each corpus by another helper: tests/fixtures/corpus.json (the vocabulary was
+fitted to it), corpus_holdout.json and corpus_third.json (each measured blind first, then its
+misses fixed). Rates are printed by ``python tests/corpus_rates.py [--holdout | PATH]``.
+
+Measured blind, before any word was changed for it:
+- corpus_holdout.json: headers 97.0%, statuses 91.7% (7 wrong each), stock statuses 92.9%,
+  sources 97.6% (code of 2026-12-02 morning);
+- corpus_third.json: headers 95.5% (5 wrong), statuses 94.0% (5 wrong), stock statuses and
+  sources 100% (after the holdout's fixes; before issue 13: 49.7%, 32.6%, 54.3%, 71.2%).
 
 The targets are floors under what the words reach today, so a change that makes forecourt
-read dealers' books worse fails here; the held-out floors are the honest measure. Wrong
-readings (a field or value, but not the right one) are worse than misses: a miss leaves a
-column as the dealer's own, a wrong reading acts on it.
+read dealers' books worse fails here. Wrong readings (a field or value, but not the right
+one) are worse than misses: a miss leaves a column as the dealer's own, a wrong reading acts
+on it. The one wrong header left is "State", the name of forecourt's own column: a dealer's
+statuses under it are read as their status by the column's contents (test_infer.py).
 """
 
 import pytest
-from corpus_rates import CORPUS, HOLDOUT, rates
+from corpus_rates import CORPUS, FIXTURES, HOLDOUT, rates
+
+THIRD = FIXTURES / "corpus_third.json"
 
 # (share right, at most this many wrong) per part of each corpus.
 TARGETS = {
-    CORPUS.name: {"headers": (0.99, 2), "statuses": (0.98, 4), "stock_statuses": (1.0, 0),
+    CORPUS.name: {"headers": (0.99, 1), "statuses": (0.99, 0), "stock_statuses": (1.0, 0),
                   "sources": (1.0, 0)},
-    HOLDOUT.name: {"headers": (0.96, 7), "statuses": (0.91, 7), "stock_statuses": (0.92, 0),
-                   "sources": (0.97, 2)},
+    HOLDOUT.name: {"headers": (0.99, 0), "statuses": (0.99, 0), "stock_statuses": (0.99, 0),
+                   "sources": (0.99, 0)},
+    THIRD.name: {"headers": (0.99, 0), "statuses": (0.99, 0), "stock_statuses": (0.99, 0),
+                 "sources": (0.99, 0)},
 }
 
 
 @pytest.fixture(scope="module")
 def measured():
-    return {path.name: rates(path) for path in (CORPUS, HOLDOUT)}
+    return {path.name: rates(path) for path in (CORPUS, HOLDOUT, THIRD)}
 
 
 @pytest.mark.parametrize(("corpus", "part"), [(c, p) for c in TARGETS for p in TARGETS[c]])

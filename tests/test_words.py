@@ -122,7 +122,8 @@ def test_a_next_step_or_a_vague_word_is_no_status(text):
 
 @pytest.mark.parametrize(("text", "status"), [
     ("Termin best.", "Appointment confirmed"), ("spoke to him, call back Monday", "Contacted"),
-    ("dzwoniłem 2x bez odpowiedzi", "Attempting contact"),
+    ("dzwoniłem 2x bez odpowiedzi", "Attempting contact"), ("Anz. 1000€ bezahlt", "Deposit taken"),
+    ("bezahlt", "Won"),
 ])
 def test_a_known_word_does_not_hide_a_longer_phrase(text, status):
     assert to_canonical([text], "status").iloc[0] == status

@@ -403,6 +403,7 @@ def _phrases(which: str) -> PhraseIndex:
     return PhraseIndex((key, value, None) for key, value in _TABLES[which].items())
 
 
+_PAID = frozenset({"paid", "bezahlt", "zaplacone", "zaplacono", "oplacone"})
 _NOT_PREFIXES = frozenset({"un", "in", "non", "not", "nie", "nicht", "ne"})
 
 
@@ -462,7 +463,11 @@ def _canon_key(key: str, short: frozenset[str], which: str) -> tuple[str | None,
     if which == "channel":  # the first channel named: "Czat na stronie" is a chat
         return min(hits, key=lambda h: (h.start, -h.size)).value, covered
     rank = _RANK[which]
-    return max(hits, key=lambda h: (rank[h.value], h.size)).value, covered
+    best = max(hits, key=lambda h: (rank[h.value], h.size))
+    if best.value == "Won" and all(h.phrase in _PAID for h in hits if h.value == "Won") \
+            and any(h.value == "Deposit taken" for h in hits):
+        return "Deposit taken", covered  # "Anz. 1000€ bezahlt": what was paid is the deposit
+    return best.value, covered
 
 
 def to_canonical(values: Sequence[Any], which: str) -> pd.Series:
