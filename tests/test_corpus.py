@@ -1,13 +1,19 @@
 """Recognition of headers, statuses and sources written by people who had not seen the
 vocabulary, each corpus by another helper: tests/fixtures/corpus.json (the vocabulary was
-fitted to it), corpus_holdout.json and corpus_third.json (each measured blind first, then its
-misses fixed). Rates are printed by ``python tests/corpus_rates.py [--holdout | PATH]``.
+fitted to it), corpus_holdout.json, corpus_third.json and corpus_fourth.json (each measured
+blind first, then its misses fixed; the fourth was asked for three writers per language: a
+tidy office, a salesperson typing on a phone, an owner writing whole questions). Rates are
+printed by ``python tests/corpus_rates.py [--holdout | PATH]``.
 
 Measured blind, before any word was changed for it:
 - corpus_holdout.json: headers 97.0%, statuses 91.7% (7 wrong each), stock statuses 92.9%,
   sources 97.6% (code of 2026-12-02 morning);
 - corpus_third.json: headers 95.5% (5 wrong), statuses 94.0% (5 wrong), stock statuses and
-  sources 100% (after the holdout's fixes; before issue 13: 49.7%, 32.6%, 54.3%, 71.2%).
+  sources 100% (after the holdout's fixes; before issue 13: 49.7%, 32.6%, 54.3%, 71.2%);
+- corpus_fourth.json: headers 86.2% (11 wrong), statuses 92.4% (4 wrong), stock statuses
+  97.5%, sources 93.6% (1 wrong) (after the third's fixes; before issue 13: 32.8%, 29.2%,
+  40.0%, 63.8%). Its whole-question headers ("When did we first get back to them") are
+  still mostly missed.
 
 The targets are floors under what the words reach today, so a change that makes forecourt
 read dealers' books worse fails here. Wrong readings (a field or value, but not the right
@@ -20,6 +26,7 @@ import pytest
 from corpus_rates import CORPUS, FIXTURES, HOLDOUT, rates
 
 THIRD = FIXTURES / "corpus_third.json"
+FOURTH = FIXTURES / "corpus_fourth.json"
 
 # (share right, at most this many wrong) per part of each corpus.
 TARGETS = {
@@ -29,12 +36,14 @@ TARGETS = {
                    "sources": (0.99, 0)},
     THIRD.name: {"headers": (0.99, 0), "statuses": (0.99, 0), "stock_statuses": (0.99, 0),
                  "sources": (0.99, 0)},
+    FOURTH.name: {"headers": (0.96, 1), "statuses": (0.98, 1), "stock_statuses": (0.99, 0),
+                  "sources": (0.99, 0)},
 }
 
 
 @pytest.fixture(scope="module")
 def measured():
-    return {path.name: rates(path) for path in (CORPUS, HOLDOUT, THIRD)}
+    return {path.name: rates(path) for path in (CORPUS, HOLDOUT, THIRD, FOURTH)}
 
 
 @pytest.mark.parametrize(("corpus", "part"), [(c, p) for c in TARGETS for p in TARGETS[c]])

@@ -111,6 +111,7 @@ _YES_NO = frozenset(f for fields in YES_NO_FIELDS.values() for f in fields)
 # rozliczeniu").
 _CAR_FIELDS = frozenset({"plate", "vin", "vehicle_wanted", "stock_no", "make", "model"})
 _MONEY_FIELDS = frozenset({"valuation", "budget", "price"})
+_WHICH = frozenset({"what", "which", "welches", "welcher", "welchen", "jakie", "jaki", "jaka"})
 _CAR_WORDS = frozenset({"car", "vehicle", "fahrzeug", "wagen", "pojazd", "samochod"})
 # A header holding one of these is about a date, or a question: a field of another kind under
 # it is a different column ("Registration date" is not the plate).
@@ -179,6 +180,10 @@ def _words(kind: str, key: str, short: frozenset[str], language: str | None,
            question: bool = False) -> tuple[Candidates, str, str] | None:
     """The field named by the known words inside a header, if any (see :func:`_match`)."""
     hits = _phrases(kind).find(key, short)
+    if language:  # an ending or a compound is of one language: "handle" is not "Handy"
+        words = key.split()
+        hits = [h for h in hits if h.exact or h.language in (language, None)
+                or (h.part == 0 and all(words[k] in short for k in h.loose))]
     if not hits:
         return None
     votes = Counter(h.language for h in hits)
@@ -187,13 +192,16 @@ def _words(kind: str, key: str, short: frozenset[str], language: str | None,
     if fields & {"trade_in", "trade_in_vehicle"} and kind == "leads":
         words = key.split()
         strong = {h.value[0] for h in hits if not h.weak or h.part == 1}
-        if strong & _MONEY_FIELDS or any(w.endswith(m) for w in words for m in _MONEY_WORDS):
+        if strong & _MONEY_FIELDS or any(w.endswith(m) or (len(m) > 4 and w.startswith(m))
+                                         for w in words for m in _MONEY_WORDS):
             return [("valuation", lang)], WORDS, "trade-in + value"
-        # "Pojazd w zamianie", "IZN Kennzeichen", "Nr rej. auta klienta"
+        # "Pojazd w zamianie", "IZN Kennzeichen", "Nr rej. auta klienta", "What are they
+        # trading in"
         if strong & _CAR_FIELDS or (not question and "trade_in_vehicle" not in fields
-                                    and (words[0] in _CAR_WORDS or words[-1] in _CAR_WORDS)):
+                                    and (words[0] in _CAR_WORDS | _WHICH
+                                         or words[-1] in _CAR_WORDS)):
             return [("trade_in_vehicle", lang)], WORDS, "trade-in + car"
-    chosen = head(hits, lang)
+    chosen = head(hits, lang, key)
     candidates = list(dict.fromkeys(h.value for h in chosen))
     named = {f for f, _ in candidates}
     words = set(key.split())

@@ -464,9 +464,12 @@ def _canon_key(key: str, short: frozenset[str], which: str) -> tuple[str | None,
         return min(hits, key=lambda h: (h.start, -h.size)).value, covered
     rank = _RANK[which]
     best = max(hits, key=lambda h: (rank[h.value], h.size))
-    if best.value == "Won" and all(h.phrase in _PAID for h in hits if h.value == "Won") \
-            and any(h.value == "Deposit taken" for h in hits):
-        return "Deposit taken", covered  # "Anz. 1000€ bezahlt": what was paid is the deposit
+    won = [h for h in hits if h.value == "Won"]
+    # "Anz. 1000€ bezahlt": what was paid is the deposit; "dep paid - collecting fri": a
+    # collection read from another ending ("collecting") is not one yet.
+    if best.value == "Won" and any(h.value == "Deposit taken" for h in hits) and all(
+            h.phrase in _PAID or not h.exact for h in won):
+        return "Deposit taken", covered
     return best.value, covered
 
 

@@ -200,7 +200,7 @@ def negated(text: str, hit: Hit) -> bool:
 _STILL = frozenset({"yet", "still", "noch", "jeszcze", "wcale", "ever"})
 
 
-def head(hits: list[Hit], language: str) -> list[Hit]:
+def head(hits: list[Hit], language: str, text: str = "") -> list[Hit]:
     """The hits that name what a header is about.
 
     English names it last ("Customer phone", "Trade-in value"), except before "of" ("Date of
@@ -215,6 +215,11 @@ def head(hits: list[Hit], language: str) -> list[Hit]:
     if not hits:
         return []
     if language == "en":
+        # "Year of first registration", "Reg of car they asked about": the words before "of"
+        words = text.split() if text else []
+        cut = next((k for k, w in enumerate(words) if w in ("of", "for") and k), None)
+        if cut is not None and any(h.end <= cut for h in hits):
+            hits = [h for h in hits if h.end <= cut]
         last = max((h.end, h.part >= 0) for h in hits)
         return [h for h in hits if (h.end, h.part >= 0) == last]
     first = min(h.start for h in hits)
