@@ -12,6 +12,7 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 import os
 import shutil
 import sqlite3
@@ -26,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from forecourt import locks
 from forecourt import memory as mem
 from forecourt.background import Background
 from forecourt.book import Book, load_book
-from forecourt.errors import CannotWrite, WorkbookLocked
+from forecourt.errors import CannotWrite
 from forecourt.issues import Issue, make_issue
 from forecourt.plan import (
     CF_MARKER,
@@ -59,7 +61,7 @@ ATTEMPTING = STATUS_ORDER.index("Attempting contact")
 APPOINTMENT_SET = STATUS_ORDER.index("Appointment set")
 CLOSED = ("Won", "Lost")
 LOG_KEEP = 1000
-TEMP_STATE_PREFIX = ".~forecourt-"
+TEMP_STATE_PREFIX = locks.TEMP_PREFIX
 WIDTHS = {"lead_id": 12, "owner": 14, "next_action": 40, "due": 17, "status_since": 17,
           "state": 16}
 MAX_WIDTH = 90  # a column forecourt adds is as wide as its longest text, up to this
@@ -455,28 +457,8 @@ def _save_side_file(state_file: Path, side: Path, memory: mem.Memory, as_of: dt.
     mem.save(side, memory, as_of=as_of, workbook=workbook, summary=summary, scratch=True)
 
 
-def lock_files(path: Path) -> list[Path]:
-    """Owner files Excel (``~$NAME``, with the first two letters replaced for long names) and
-    LibreOffice (``.~lock.NAME#``) keep beside a workbook while it is open."""
-    name = path.name
-    candidates = [path.with_name("~$" + name), path.with_name(f".~lock.{name}#")]
-    if len(path.stem) > 2:
-        candidates.append(path.with_name("~$" + name[2:]))
-    return [c for c in candidates if c.exists()]
-
-
-def check_not_open(path: Path) -> None:
-    found = lock_files(path)
-    if found:
-        raise WorkbookLocked(f"{path} is open in Excel (found {found[0].name} beside it): close "
-                             "it and run again; nothing was written.", path=path)
-    try:
-        with path.open("r+b"):
-            pass
-    except PermissionError:
-        raise WorkbookLocked(f"{path} cannot be opened for writing (open in Excel, or "
-                             "read-only): close it and run again; nothing was written.",
-                             path=path) from None
+check_not_open = locks.check_not_open  # where it used to live
+_log = logging.getLogger("forecourt")
 
 
 @dataclass
@@ -537,13 +519,11 @@ def _short_switch_interval() -> Iterator[None]:
 def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
          dry_run: bool, state: Path | str | None, progress: Callable[[str], None] | None,
          tabs: Tabs | PendingTabs | None) -> RunResult:
-    from forecourt.sync.xlsx import PendingTabs, check_package, read_tabs
-    from forecourt.sync.xlsx_write import (
-        Package,
-        apply_plan_to_package,
-        backup_path,
-        replace_atomically,
-    )
+    """The file safety around :func:`_decide_and_write`: a read-only or open destination is
+    refused, one run per destination at a time (the run lock), and what killed runs left
+    beside it is removed. A dry run only reads: none of that."""
+    from forecourt.sync.xlsx import PendingTabs, check_package
+    from forecourt.sync.xlsx_write import TEMP_PREFIX, backup_path
 
     say = progress or (lambda _m: None)
     path = Path(path)
@@ -560,8 +540,42 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
         tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
     elif tabs is None:
         check_package(path)
-    if not dry_run:
-        check_not_open(dest if dest.exists() else path)
+    if dry_run:
+        return _decide_and_write(path, dest, state_file, as_of=as_of, dry_run=True, say=say,
+                                 tabs=tabs, notes=[])
+    # Only the destination: with --out elsewhere the input is only read, open or read-only.
+    locks.check_writable(dest, state_file)
+    locks.check_not_open(dest)
+    lock = locks.take_run_lock(dest)
+    try:
+        notes = [lock.took_over] if lock.took_over else []
+        if lock.waited:  # the run that held the lock may have replaced the book since it was read
+            tabs = None
+        bak = backup_path(dest)
+        removed = locks.remove_debris(dest, [bak.with_name(TEMP_PREFIX + bak.name),
+                                             state_file.with_name(TEMP_STATE_PREFIX
+                                                                  + state_file.name)])
+        if removed:
+            notes.append(locks.removed_note(dest, removed))
+        for note in notes:  # on stderr unless the program that called run() set up logging
+            _log.warning("forecourt: %s", note)
+        return _decide_and_write(path, dest, state_file, as_of=as_of, dry_run=False, say=say,
+                                 tabs=tabs, notes=notes)
+    finally:
+        lock.release()
+
+
+def _decide_and_write(path: Path, dest: Path, state_file: Path, *, as_of: dt.datetime | None,
+                      dry_run: bool, say: Callable[[str], None], tabs: Tabs | None,
+                      notes: list[str]) -> RunResult:
+    from forecourt.sync.xlsx import read_tabs
+    from forecourt.sync.xlsx_write import (
+        Package,
+        apply_plan_to_package,
+        backup_path,
+        replace_atomically,
+    )
+
     as_of = as_of or dt.datetime.now().replace(second=0, microsecond=0)
     say("reading")
     book = load_book(tabs if tabs is not None else read_tabs(path), as_of=as_of, progress=say)
@@ -575,6 +589,7 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
             pkg.prefetch(part)
     say("deciding owners, next actions and due times")
     outcome = plan_run(book, memory, as_of)
+    outcome.summary["notes"] = notes
     if pkg is None:
         return RunResult(outcome, False, dest, None, None)
     header_rows = {book.tabs[k].sheet: book.tabs[k].header_row for k in ("leads", "stock")
