@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,17 +17,81 @@ from typing import Any, NoReturn
 from forecourt.errors import ExitCode, ForecourtError
 from forecourt.issues import CODES
 
-EXIT_CODES_HELP = """exit codes:
-  0  the workbook was read (row problems are reported, not fatal)
-  1  internal error (a bug: run again with --debug and report the traceback)
-  2  wrong command-line arguments
-  3  the workbook file does not exist
-  4  not a readable workbook (empty, damaged, encrypted, not .xlsx, unsafe)
-  5  no leads tab, or no recognisable header row in it
-  6  the workbook is open in Excel: close it and run again (nothing was written)
-  7  the workbook or its memory could not be written (disk full, read-only folder);
-     nothing was changed
-"""
+# What each exit code means, in the words `forecourt --help` prints them (the README's table
+# says the same at more length; a test keeps both equal to ExitCode).
+EXIT_MEANINGS: dict[int, str] = {
+    ExitCode.OK: "done (check, run: the workbook was read; problems in its rows are\n"
+                 "reported, not fatal)",
+    ExitCode.INTERNAL: "internal error, a bug: run again with --debug and report the traceback",
+    ExitCode.USAGE: "wrong command-line arguments, or a file that is already there\n"
+                    "(nothing was written; --force replaces it)",
+    ExitCode.FILE_MISSING: "the workbook file does not exist",
+    ExitCode.UNREADABLE: "not a readable workbook (empty, damaged, encrypted, not .xlsx, unsafe)",
+    ExitCode.NO_LEADS: "no leads tab, or no recognisable header row in it",
+    ExitCode.LOCKED: "the workbook is open in Excel: close it and run again (nothing was\n"
+                     "written)",
+    ExitCode.CANNOT_WRITE: "the workbook or its memory file could not be written (disk full):\n"
+                           "nothing was changed",
+    ExitCode.NEEDS_PERSON: "the workbook is read-only (the file, its folder or its memory\n"
+                           "file): a person must act; trying again will not help",
+    ExitCode.BUSY: "another run on this workbook is under way: try again later (nothing\n"
+                   "was written)",
+}
+
+# What 0 and 2 mean for one command, where the general words above would not fit it.
+_WORDS_FOR: dict[str, dict[int, str]] = {
+    "check": {ExitCode.OK: "the workbook was read (problems in its rows are reported, not "
+                           "fatal)",
+              ExitCode.USAGE: "wrong command-line arguments"},
+    "run": {ExitCode.OK: "done: the workbook was read (problems in its rows are reported, "
+                         "not fatal)",
+            ExitCode.USAGE: "wrong command-line arguments"},
+    "new": {ExitCode.OK: "done",
+            ExitCode.USAGE: "wrong arguments, or the file is already there (nothing was\n"
+                            "written; --force replaces it)"},
+    "demo": {ExitCode.OK: "done",
+             ExitCode.USAGE: "wrong arguments, or the demo is already there (nothing was\n"
+                             "written; --force replaces it)"},
+    "columns": {ExitCode.OK: "done", ExitCode.USAGE: "wrong command-line arguments"},
+    "codes": {ExitCode.OK: "done", ExitCode.USAGE: "wrong command-line arguments"},
+}
+
+# The codes each command can return; its --help lists these and no others.
+_ALWAYS = (ExitCode.OK, ExitCode.INTERNAL, ExitCode.USAGE)
+_WRITES = (ExitCode.LOCKED, ExitCode.CANNOT_WRITE, ExitCode.NEEDS_PERSON, ExitCode.BUSY)
+_READS = (ExitCode.FILE_MISSING, ExitCode.UNREADABLE, ExitCode.NO_LEADS)
+COMMAND_CODES: dict[str, tuple[int, ...]] = {
+    "new": _ALWAYS,
+    "demo": _ALWAYS + _WRITES,  # a workbook it has just written is there and readable
+    "check": _ALWAYS + _READS,
+    "run": _ALWAYS + _READS + _WRITES,
+    "columns": _ALWAYS,
+    "codes": _ALWAYS,
+}
+
+
+def _codes_table(codes: Sequence[int], title: str, command: str | None = None) -> str:
+    lines = [title]
+    words = _WORDS_FOR.get(command or "", {})
+    for code in codes:
+        meaning = words.get(code, EXIT_MEANINGS[code]).replace("\n", "\n" + " " * 5)
+        lines.append(f"  {code}  {meaning}")
+    return "\n".join(lines) + "\n"
+
+
+def _epilog(command: str, examples: Sequence[tuple[str, str]], extra: str = "") -> str:
+    """A command's examples, anything else it needs to say, and the exit codes it can return."""
+    lines = ["examples:"]
+    for example, what in examples:
+        lines += [f"  {example}", f"      {what}"]
+    text = "\n".join(lines) + "\n\n" + (extra + "\n" if extra else "")
+    return text + _codes_table(COMMAND_CODES[command],
+                               "exit codes (all of them: forecourt --help):", command)
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    """``1 error``, ``2 errors``; ``1 person``, ``3 people``."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 def _as_of(text: str) -> dt.datetime:
@@ -109,7 +174,8 @@ def print_issues(issues: Sequence[Any], limit: int | None, out: Any = sys.stdout
         by_sheet.setdefault(issue.sheet or "(workbook)", []).append(issue)
     for sheet, items in by_sheet.items():
         errors = sum(i.severity == "error" for i in items)
-        print(f"\n{sheet}: {errors} errors, {len(items) - errors} warnings", file=out)
+        print(f"\n{sheet}: {_plural(errors, 'error')}, "
+              f"{_plural(len(items) - errors, 'warning')}", file=out)
         print(f"  {'cell':<8} {'severity':<8} {'code':<20} message", file=out)
         for issue in items[:limit] if limit else items:
             print(
@@ -145,8 +211,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if v
     )
     print(
-        f"{book.source}: {len(book.leads)} leads, {len(book.stock)} cars, "
-        f"{len(book.team)} people; language {book.language}"
+        f"{book.source}: {_plural(len(book.leads), 'lead')}, {_plural(len(book.stock), 'car')}, "
+        f"{_plural(len(book.team), 'person', 'people')}; language {book.language}"
     )
     print(f"tabs: {tabs}")
     print_mapping(book)
@@ -154,7 +220,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("no problems found")
     else:
         errors = len(book.errors)
-        print(f"{errors} errors, {len(book.issues) - errors} warnings")
+        print(f"{_plural(errors, 'error')}, {_plural(len(book.issues) - errors, 'warning')}")
         print_issues(book.issues, None if args.all else 50)
     return ExitCode.OK
 
@@ -217,8 +283,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.OK
     overall = summary["kpi"]["overall"]
     print(
-        f"{summary['file']} as of {summary['as_of']}: {summary['leads']} leads "
-        f"({summary['open']} open), {summary['stock']} cars"
+        f"{summary['file']} as of {summary['as_of']}: {_plural(summary['leads'], 'lead')} "
+        f"({summary['open']} open), {_plural(summary['stock'], 'car')}"
     )
     print(
         f"  overdue {summary['overdue']} · due soon {summary['due_soon']} · stalled "
@@ -226,21 +292,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     rate = overall.get("sla_met")
     print(
-        f"  last {summary['kpi']['window']['days']} days: {overall.get('leads', 0)} leads, "
+        f"  last {_plural(summary['kpi']['window']['days'], 'day')}: "
+        f"{_plural(overall.get('leads', 0), 'lead')}, "
         f"SLA met {'-' if rate is None else f'{rate:.0%}'}, median first response "
         f"{overall.get('median_first_response_min') or '-'} min"
     )
-    print(f"  {summary['errors']} errors, {summary['warnings']} warnings (see the Issues sheet)")
+    print(f"  {_plural(summary['errors'], 'error')}, {_plural(summary['warnings'], 'warning')} "
+          "(see the Issues sheet)")
     if args.dry_run:
         print("  dry run: nothing was written")
     elif result.written and summary.get("only_generated"):
         names = summary["changed_sheets"] or ["generated"]
         sheets = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-        print(f"  updated the {sheets} sheets of {result.path} (figures as of "
+        print(f"  updated the {sheets} {'sheets' if len(names) > 1 else 'sheet'} of "
+              f"{result.path} (figures as of "
               f"{summary['as_of']}); none of your own cells changed, so the backup was kept")
     elif result.written:
         where = f", previous version in {result.backup}" if result.backup else ""
-        print(f"  wrote {result.path} ({summary['cells_written']} cells){where}")
+        print(f"  wrote {result.path} ({_plural(summary['cells_written'], 'cell')}){where}")
     else:
         print(f"  {result.path} was already up to date: nothing written")
     return ExitCode.OK
@@ -266,14 +335,30 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from forecourt.demo import generate_demo
+    from forecourt.memory import state_path
+    from forecourt.sync.xlsx_write import backup_path
 
     folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"forecourt-demo-{args.language}.xlsx"
+    # The demo's memory and backup belong to the demo: an old demo's memory would change what a
+    # new one shows, so --force replaces all three and nothing replaces any of them without it.
+    beside = (state_path(path), backup_path(path))
+    there = [p for p in (path, *beside) if p.exists()]
+    if there and not args.force:
+        print(
+            f"forecourt demo: {there[0]} already exists; nothing was written (use --force to "
+            "replace the demo, or name another folder: forecourt demo DIR).",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    from forecourt.demo import generate_demo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in beside:
+        old.unlink(missing_ok=True)
     as_of = args.as_of or dt.datetime(2026, 11, 23, 10, 0)
     generate_demo(path, args.leads, seed=args.seed, as_of=as_of, language=args.language)
-    print(f"wrote {path} ({args.leads} leads)")
+    print(f"wrote {path} ({_plural(args.leads, 'lead')})")
     run_args = argparse.Namespace(
         book=path, as_of=as_of, json=False, out=None, dry_run=False, state=None
     )
@@ -286,101 +371,266 @@ def cmd_codes(_args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+TABS = ("leads", "stock", "team")
+LANGUAGE_NAMES = {"en": "English", "de": "German", "pl": "Polish"}
+_WIDTH = 79  # fixed, so the output is the same in a terminal, a pipe and the README
+_FIELD = 18  # width of the field column
+
+# After the lists: what else is read, and how a dealer names a column forecourt does not know.
+COLUMNS_FOOTER = (
+    'Case, accents and punctuation do not matter ("E-MAIL" is "Email"). A header with other '
+    'words around one of these ("Customer phone no.") or a near miss ("Telefonnumer") is read '
+    "too, and a column whose header says nothing may be read by its contents: `forecourt "
+    "check BOOK.xlsx` shows how each column of your workbook was read.",
+    'To say what a column is, add a row to the Settings tab: in column A "Column:" and the '
+    "header as it is on the tab, in column B the field (as listed above, such as received at, "
+    'or any of its headers). "ignore" in column B keeps the column as yours, unread. "Spalte:" '
+    'and "Kolumna:" work too. For example:',
+)
+COLUMNS_EXAMPLE = """\
+  Column: Woher kam er     source
+  Column: Farbe            ignore"""
+
+
+def _wrapped(items: Sequence[str], first: str, indent: int) -> list[str]:
+    """``first``, then ``items`` joined by commas, wrapped between items (never inside one)."""
+    lines: list[str] = []
+    line, fresh = first, True
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else "")
+        if not fresh and len(line) + 1 + len(piece) > _WIDTH:
+            lines.append(line)
+            line, fresh = " " * indent, True
+        line += piece if fresh else " " + piece
+        fresh = False
+    lines.append(line)
+    return lines
+
+
+def _names(names: Sequence[str]) -> str:
+    """``A, B or C``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def cmd_columns(args: argparse.Namespace) -> int:
+    from forecourt.validators.vocabulary import FIELDS_BY_TAB, LANGUAGES, TAB_NAMES
+
+    languages = [args.language] if args.language else list(LANGUAGES)
+    in_words = LANGUAGE_NAMES[args.language] + " headers" if args.language else \
+        "headers in " + _names([LANGUAGE_NAMES[lang] for lang in languages])
+    for kind in [args.tab] if args.tab else TABS:
+        names = list(dict.fromkeys(n for lang in languages for n in TAB_NAMES[kind][lang]))
+        intro = (f"The {kind} tab: a sheet named {_names(names)}, or found by its contents. "
+                 f"Its columns by the field forecourt reads from them ({in_words}; the first "
+                 "is the one forecourt writes):")
+        print(textwrap.fill(intro, _WIDTH))
+        for fld, by_lang in FIELDS_BY_TAB[kind].items():
+            for k, lang in enumerate(languages):
+                label = fld.replace("_", " ") if k == 0 else ""
+                prefix = f"{lang}: " if len(languages) > 1 else ""
+                first = f"  {label:<{_FIELD}} " + prefix
+                if len(label) > _FIELD:  # never wider than the column
+                    print(f"  {label}")
+                    first = " " * (_FIELD + 3) + prefix
+                for line in _wrapped(by_lang.get(lang, ()), first, len(first)):
+                    print(line)
+        print()
+    print("\n\n".join(textwrap.fill(p, _WIDTH, break_on_hyphens=False) for p in COLUMNS_FOOTER))
+    print(COLUMNS_EXAMPLE)
+    return ExitCode.OK
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("forecourt")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from forecourt import __version__ as number
+        print(f"forecourt {number}")
+        parser.exit()
+
+
+DESCRIPTION = """\
+forecourt keeps a small used-car dealer's leads in order inside the Excel
+workbook they already use. Every open lead gets an owner, a next action and a
+due time under your SLAs (service levels: the time you promise to answer in,
+e.g. 5 minutes for a WhatsApp message, counted in opening hours only); late
+work turns red; a KPI sheet (key figures: how many leads came in, how fast they
+were answered, how many got an appointment, how many were won) shows where
+leads leak. forecourt keeps a memory file (BOOK.forecourt.sqlite beside the
+workbook: what it wrote into which cell), so it never overwrites what a person
+typed. Your own columns, sheets and formatting stay exactly as they are."""
+
+EPILOG = """\
+a first hour with forecourt:
+  forecourt demo                 see it work on a made-up dealer's workbook
+  forecourt new Leads.xlsx       start a workbook of your own (or keep yours)
+  forecourt check Leads.xlsx     see how forecourt reads it; changes nothing
+  forecourt run Leads.xlsx       owners, due times, Issues and KPI sheets
+  forecourt columns --tab leads  the headers forecourt knows; how to name others
+
+The rules (statuses, opening hours, the SLA table, who gets a lead, the KPIs,
+the Settings tab) are in docs/rules.md of forecourt's source.
+
+""" + _codes_table(sorted(EXIT_MEANINGS), "exit codes:")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="forecourt",
-        description="Dealer-CRM discipline inside your own spreadsheet.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EXIT_CODES_HELP,
+        prog="forecourt", description=DESCRIPTION, epilog=EPILOG, formatter_class=raw
     )
+    debug = "show the full traceback instead of a one-sentence message (for a bug report)"
+    # SUPPRESS: a --debug before the command must not be reset by the command's own default.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
+    parser.add_argument("--version", action=_Version, help="print forecourt's version and exit")
+    parser.add_argument("--debug", action="store_true", help=debug)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
+                                help="one of these; `forecourt COMMAND --help` explains it")
 
-    check = sub.add_parser(
-        "check",
-        parents=[common],
-        help="read a workbook and list its problems (changes nothing)",
-        description="Read a workbook, show how each column was read (by its header, by the\n"
-        "words in it, as a near miss, by its contents, or by a Settings row\n"
-        "'Column: <header>' = <field or ignore>) and list its problems grouped by sheet.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EXIT_CODES_HELP
-        + "\nissue codes: "
-        + ", ".join(CODES)
-        + "\n(`forecourt codes` explains each)",
-    )
-    check.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
-    check.add_argument("--json", action="store_true", help="print one JSON object")
-    check.add_argument(
-        "--all", action="store_true", help="list every problem (default: 50 per sheet)"
-    )
-    check.add_argument(
-        "--as-of",
-        type=_as_of,
-        default=None,
-        metavar="'YYYY-MM-DD HH:MM'",
-        help="treat this as now (default: the clock)",
-    )
-    check.set_defaults(func=cmd_check)
+    def command(name: str, summary: str, description: str, examples: Sequence[tuple[str, str]],
+                extra: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=summary,
+                              description=textwrap.fill(" ".join(description.split()), _WIDTH),
+                              epilog=_epilog(name, examples, extra), formatter_class=raw)
 
-    run_p = sub.add_parser(
-        "run",
-        parents=[common],
-        help="fill owners, next actions and due times; flag late work; write KPI and Issues",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Edits the workbook in place (only the columns and sheets forecourt owns); "
-        "the previous version is kept as BOOK.forecourt.bak.xlsx and the engine's memory in "
-        "BOOK.forecourt.sqlite beside it.",
-        epilog=EXIT_CODES_HELP,
+    as_of_help = "treat this moment as now (default: the clock)"
+    new = command(
+        "new",
+        "write a starter workbook (Leads, Stock, Team and Settings tabs)",
+        "Write a starter workbook to fill in: Leads, Stock, Team and Settings tabs with\n"
+        "headers in your language, frozen header rows, dropdowns for statuses, sources and\n"
+        "yes/no columns, one example person on the Team tab, and on the Settings tab the\n"
+        "default opening hours and SLA table (SLA: the time you promise to answer a lead\n"
+        "in, counted in opening hours). An existing file is never replaced without --force.",
+        [("forecourt new Leads.xlsx", "an English starter workbook"),
+         ("forecourt new Anfragen.xlsx --language de", "the same in German")],
     )
-    run_p.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
-    run_p.add_argument(
-        "--as-of",
-        type=_as_of,
-        default=None,
-        metavar="'YYYY-MM-DD HH:MM'",
-        help="treat this as now, for reproducible reports (default: the clock)",
-    )
-    run_p.add_argument(
-        "--out", type=Path, default=None, help="write the result here instead of replacing BOOK"
-    )
-    run_p.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
-    run_p.add_argument("--json", action="store_true", help="print one JSON object")
-    run_p.add_argument(
-        "--state",
-        type=Path,
-        default=None,
-        help="the memory file (default: BOOK.forecourt.sqlite beside the output)",
-    )
-    run_p.set_defaults(func=cmd_run)
-
-    new = sub.add_parser(
-        "new", parents=[common], help="write a starter workbook (Leads, Stock, Team, Settings)"
-    )
-    new.add_argument("path", type=Path, help="where to write it (.xlsx)")
-    new.add_argument("--language", choices=("en", "de", "pl"), default="en")
-    new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.add_argument("path", type=Path, help="where to write it (a name ending in .xlsx)")
+    new.add_argument("--language", choices=("en", "de", "pl"), default="en",
+                     help="language of the tab names, headers and texts (default en)")
+    new.add_argument("--force", action="store_true", help="replace the file if it exists")
     new.set_defaults(func=cmd_new)
 
-    demo = sub.add_parser(
-        "demo", parents=[common], help="write a realistic demo workbook and run on it"
+    demo = command(
+        "demo",
+        "write a made-up dealer's workbook and run forecourt on it",
+        "Write a made-up dealer's workbook, DIR/forecourt-demo-LANG.xlsx (leads from\n"
+        "WhatsApp, portals, phone calls and walk-ins, stock, a team of four, settings, and\n"
+        "the mistakes real workbooks hold), then do `forecourt run` on it as of\n"
+        "2026-11-23 10:00, to see what forecourt does before you give it your own. The run\n"
+        "leaves a memory file (forecourt-demo-LANG.forecourt.sqlite beside the workbook: what\n"
+        "forecourt wrote into which cell) and a backup, as it does for your workbook. An\n"
+        "existing demo is never replaced without --force.",
+        [("forecourt demo", "writes and runs demo/forecourt-demo-en.xlsx"),
+         ("forecourt demo --language de --leads 1000", "a bigger German one"),
+         ("forecourt demo --force", "start the demo again from scratch")],
     )
-    demo.add_argument("dir", nargs="?", default="demo", help="folder for it (default ./demo)")
-    demo.add_argument("--leads", type=int, default=300, help="how many leads (default 300)")
-    demo.add_argument("--language", choices=("en", "de", "pl"), default="en")
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument(
-        "--as-of",
-        type=_as_of,
-        default=None,
-        metavar="'YYYY-MM-DD HH:MM'",
-        help="the demo's now (default 2026-11-23 10:00)",
-    )
+    demo.add_argument("dir", nargs="?", default="demo",
+                      help="folder to write it in (default ./demo)")
+    demo.add_argument("--leads", type=int, default=300, metavar="N",
+                      help="how many leads (default 300)")
+    demo.add_argument("--language", choices=("en", "de", "pl"), default="en",
+                      help="language of the workbook (default en)")
+    demo.add_argument("--seed", type=int, default=7, metavar="N",
+                      help="another number makes other made-up data (default 7)")
+    demo.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
+                      help="the demo's now (default 2026-11-23 10:00)")
+    demo.add_argument("--force", action="store_true",
+                      help="replace an existing demo workbook, its memory file and backup")
     demo.set_defaults(func=cmd_demo)
 
-    codes = sub.add_parser("codes", parents=[common], help="list the issue codes check reports")
+    check = command(
+        "check",
+        "read a workbook and list its problems (changes nothing)",
+        "Read a workbook and show what forecourt makes of it, changing nothing: which sheet\n"
+        "is which tab, how each column was read (by its header, by the words in it, as a\n"
+        "near miss, by its contents, or by a Settings row 'Column: <header>' = <field or\n"
+        "ignore>), and every problem, grouped by sheet, with its cell. A row with problems\n"
+        "is kept and flagged, never dropped.",
+        [("forecourt check Leads.xlsx", "the columns and the first 50 problems of each sheet"),
+         ("forecourt check Leads.xlsx --all", "every problem"),
+         ("forecourt check Leads.xlsx --json | jq .errors", "the number of errors")],
+        extra=textwrap.fill("issue codes: " + ", ".join(CODES), _WIDTH,
+                            break_on_hyphens=False)
+        + "\n(`forecourt codes` explains each)\n",
+    )
+    check.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
+    check.add_argument("--json", action="store_true",
+                       help="print one JSON object on one line instead of the report")
+    check.add_argument("--all", action="store_true",
+                       help="list every problem (default: 50 per sheet)")
+    check.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
+                       help=as_of_help + "; a lead received after it is a future-lead")
+    check.set_defaults(func=cmd_check)
+
+    run_p = command(
+        "run",
+        "give leads owners, next actions and due times; write Issues, KPI and Log sheets",
+        "Do the work on the workbook, in place. Open leads without an owner get one from\n"
+        "the Team tab, in fair rotation; open leads get a next action and a due time under\n"
+        "the SLAs (service levels: the time you promise to answer in, e.g. 5 minutes for a\n"
+        "WhatsApp message, counted in opening hours; the table is on the Settings tab);\n"
+        "late work is marked; the Issues, KPI (key figures: leads, response times,\n"
+        "appointments, wins) and Log sheets are written. What a person typed always wins:\n"
+        "forecourt fills empty cells and later changes only what it wrote. Only forecourt's own\n"
+        "columns and sheets change. The previous version is kept as BOOK.forecourt.bak.xlsx\n"
+        "beside it, and so is the memory file (BOOK.forecourt.sqlite: what forecourt wrote\n"
+        "into which cell, each lead's status history, the owner rotation).",
+        [("forecourt run Leads.xlsx", "the day's work, written into Leads.xlsx"),
+         ("forecourt run Leads.xlsx --dry-run", "what it would do; writes nothing"),
+         ('forecourt run Leads.xlsx --as-of "2026-11-23 10:00" --out Test.xlsx',
+          "as if it were that moment, into another file")],
+        extra="For a scheduler: 6 and 9 mean try again later; 3-5, 7 and 8 need a person.\n",
+    )
+    run_p.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
+    run_p.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
+                       help=as_of_help + ", for reports you can reproduce")
+    run_p.add_argument("--out", type=Path, default=None, metavar="PATH",
+                       help="write the result here and leave BOOK as it is")
+    run_p.add_argument("--dry-run", action="store_true",
+                       help="decide and report, write nothing")
+    run_p.add_argument("--json", action="store_true",
+                       help="print one JSON object on one line instead of the summary")
+    run_p.add_argument("--state", type=Path, default=None, metavar="PATH",
+                       help="keep the memory file here (default: BOOK.forecourt.sqlite beside "
+                            "the output)")
+    run_p.set_defaults(func=cmd_run)
+
+    columns = command(
+        "columns",
+        "list the column headers forecourt knows, per field and language",
+        "List the column headers forecourt understands, field by field, in English, German\n"
+        "and Polish, for the leads, stock and team tabs; and how to tell forecourt what a\n"
+        "column is when its header is none of them (a Settings row 'Column: <header>' with\n"
+        "the field beside it).",
+        [("forecourt columns --language de --tab leads", "the German headers of the leads tab"),
+         ("forecourt columns --tab team", "the team tab's headers in every language")],
+    )
+    columns.add_argument("--language", choices=("en", "de", "pl"), default=None,
+                         help="only the headers in this language (default: all three)")
+    columns.add_argument("--tab", choices=TABS, default=None,
+                         help="only this tab (default: all three)")
+    columns.set_defaults(func=cmd_columns)
+
+    codes = command(
+        "codes",
+        "list the issue codes check reports",
+        "List every issue code `forecourt check` reports (and `forecourt run` writes on the\n"
+        "Issues sheet), with its severity, error or warning, and what it means.",
+        [("forecourt codes", "the whole list"),
+         ("forecourt codes | grep vin", "the VIN problems")],
+    )
     codes.set_defaults(func=cmd_codes)
     return parser
 
@@ -388,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # `forecourt` alone: what it is and what it can do
+        parser.print_help()
+        return ExitCode.USAGE
     try:
         return int(args.func(args))
     except ForecourtError as exc:
