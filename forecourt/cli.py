@@ -290,13 +290,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  overdue {summary['overdue']} · due soon {summary['due_soon']} · stalled "
         f"{summary['stalled']} · owners assigned now {summary['assigned']}"
     )
-    rate = overall.get("sla_met")
-    print(
-        f"  last {_plural(summary['kpi']['window']['days'], 'day')}: "
-        f"{_plural(overall.get('leads', 0), 'lead')}, "
-        f"SLA met {'-' if rate is None else f'{rate:.0%}'}, median first response "
-        f"{overall.get('median_first_response_min') or '-'} min"
-    )
+    rate, median = overall.get("sla_met"), overall.get("median_first_response_min")
+    if summary["kpi"].get("first_response_known", True):
+        response = (f"SLA met {'-' if rate is None else f'{rate:.0%}'}, median first response "
+                    f"{'-' if median is None else median} min")
+    else:
+        response = "SLA met and first response not known (no first-response column)"
+    print(f"  last {_plural(summary['kpi']['window']['days'], 'day')}: "
+          f"{_plural(overall.get('leads') or 0, 'lead')}, {response}")
     print(f"  {_plural(summary['errors'], 'error')}, {_plural(summary['warnings'], 'warning')} "
           "(see the Issues sheet)")
     if args.dry_run:
@@ -351,12 +352,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return ExitCode.USAGE
-    from forecourt.demo import generate_demo
+    from forecourt.demo import demo_as_of, generate_demo
 
     folder.mkdir(parents=True, exist_ok=True)
     for old in beside:
         old.unlink(missing_ok=True)
-    as_of = args.as_of or dt.datetime(2026, 11, 23, 10, 0)
+    as_of = demo_as_of(args.as_of)
     generate_demo(path, args.leads, seed=args.seed, as_of=as_of, language=args.language)
     print(f"wrote {path} ({_plural(args.leads, 'lead')})")
     run_args = argparse.Namespace(
@@ -527,8 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
         "write a made-up dealer's workbook and run forecourt on it",
         "Write a made-up dealer's workbook, DIR/forecourt-demo-LANG.xlsx (leads from\n"
         "WhatsApp, portals, phone calls and walk-ins, stock, a team of four, settings, and\n"
-        "the mistakes real workbooks hold), then do `forecourt run` on it as of\n"
-        "2026-11-23 10:00, to see what forecourt does before you give it your own. The run\n"
+        "the mistakes real workbooks hold), its dates around now, then do `forecourt run`\n"
+        "on it, to see what forecourt does before you give it your own. The run\n"
         "leaves a memory file (forecourt-demo-LANG.forecourt.sqlite beside the workbook: what\n"
         "forecourt wrote into which cell) and a backup, as it does for your workbook. An\n"
         "existing demo is never replaced without --force.",
@@ -545,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, metavar="N",
                       help="another number makes other made-up data (default 7)")
     demo.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
-                      help="the demo's now (default 2026-11-23 10:00)")
+                      help="the demo's now (default: now, to the minute)")
     demo.add_argument("--force", action="store_true",
                       help="replace an existing demo workbook, its memory file and backup")
     demo.set_defaults(func=cmd_demo)

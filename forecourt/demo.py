@@ -4,8 +4,12 @@
 English, German or Polish: leads from WhatsApp, portals, phone and walk-ins over the 60 days
 before ``as_of``, in plausible hours, with statuses that agree with the evidence columns
 (first response, last contact, appointment), a stock list keyed by valid VINs, a team of four
-and the Settings tab. Same seed and arguments give the same cell values; nothing reads the
-real clock.
+and the Settings tab.
+
+``as_of`` is the demo's now; by default the moment it is made (to the minute, as
+``forecourt run`` takes it), so that a run on the file right after, with the real clock, and
+the live highlighting (``NOW()``) tell the same story. Same seed, size, language and
+``as_of`` give the same cell values: pass ``as_of`` to reproduce a file.
 
 On purpose, at every size, the file also holds what real files hold:
 
@@ -44,7 +48,9 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
+from forecourt.hours import OpeningHours
 from forecourt.settings import Settings, settings_rows
+from forecourt.validators.vin import check_digit
 from forecourt.validators.vocabulary import (
     CHANNELS,
     LANGUAGES,
@@ -56,7 +62,6 @@ from forecourt.validators.vocabulary import (
     TEAM_FIELDS,
 )
 
-DEFAULT_AS_OF = dt.datetime(2026, 11, 23, 10, 0)  # a Monday, 10:00
 WINDOW_DAYS = 60
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -80,9 +85,6 @@ _EARLY_OR_LOST = _EARLY | {"Lost"}
 # Source value -> channel class, from the vocabulary (the demo only writes known values, plus
 # the one deliberately unknown source).
 _CHANNEL_OF = {value: cls for cls, values in CHANNELS.items() for value in values}
-
-# First-response SLA in business minutes per channel class (DOMAIN.md defaults).
-_SLA = {"chat": 5, "phone": 10, "form": 15, "email": 60, "walk-in": 0, "other": 480}
 
 # Share of leads of a source that arrive outside opening hours (evenings, Sundays, holidays).
 _OFF_HOURS = {"chat": 0.35, "form": 0.35, "email": 0.3}
@@ -367,18 +369,7 @@ _WORLD_CARS = (
 
 _SHORT_MAKE = {"Volkswagen": "VW", "Mercedes-Benz": "Mercedes"}
 
-_VIN_VALUES = {**{str(d): d for d in range(10)},
-               **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-               **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-               **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # 1980 + i, repeating every 30 years
-
-
-def vin_check_digit(vin: str) -> str:
-    """The ISO 3779 / FMVSS 115 check digit (position 9) of a 17-character VIN."""
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
-    return "X" if total % 11 == 10 else str(total % 11)
 
 
 def _ascii(text: str) -> str:
@@ -475,19 +466,21 @@ class _Demo:
         self._people_pools()
 
     # -- time, in whole minutes since self.base ------------------------------------------
+    # Business-time arithmetic is the engine's own (forecourt.hours), so a reply the demo
+    # makes "within the SLA" is within the deadline the engine computes.
 
     def _calendar(self) -> None:
         day0 = self.as_of.date() - dt.timedelta(days=WINDOW_DAYS + 2)
         self.base = dt.datetime.combine(day0, dt.time())
+        self.opening = OpeningHours.of(self.settings.opening_hours, self.settings.holidays)
         self.ndays = WINDOW_DAYS + 2 + 120
-        holidays = set(self.holidays)
+        # Each day's opening and closing minute of the day (None: closed), for sampling.
         self.hours: list[tuple[int, int] | None] = []
         for i in range(self.ndays):
-            day = day0 + dt.timedelta(days=i)
-            h = None if day in holidays else self.settings.opening_hours.get(day.weekday())
-            self.hours.append(None if h is None else
-                              (h[0].hour * 60 + h[0].minute, h[1].hour * 60 + h[1].minute))
-        self.now = int((self.as_of - self.base).total_seconds() // 60)
+            w = self.opening.window(day0 + dt.timedelta(days=i))
+            self.hours.append(None if w is None else
+                              (w[0].hour * 60 + w[0].minute, w[1].hour * 60 + w[1].minute))
+        self.now = self.minute(self.as_of)
         self.start = self.now - WINDOW_DAYS * 1440
         # Opening-hours segments inside the window, for uniform sampling of business minutes.
         self.segments: list[tuple[int, int]] = []
@@ -502,44 +495,20 @@ class _Demo:
                 total += hi - lo
                 self.cum.append(total)
 
+    def moment(self, t: int) -> dt.datetime:
+        return self.base + dt.timedelta(minutes=t)
+
+    def minute(self, moment: dt.datetime) -> int:
+        return (moment - self.base) // dt.timedelta(minutes=1)
+
     def next_open(self, t: int) -> int:
-        d, m = divmod(t, 1440)
-        hours = self.hours
-        while d < self.ndays:
-            h = hours[d]
-            if h is not None and m < h[1]:
-                return d * 1440 + max(m, h[0])
-            d += 1
-            m = 0
-        return t
+        return self.minute(self.opening.next_open(self.moment(t)))
 
     def add_biz(self, t: int, minutes: int) -> int:
-        t = self.next_open(t)
-        while True:
-            d, m = divmod(t, 1440)
-            if d >= self.ndays:
-                return t + minutes
-            avail = self.hours[d][1] - m
-            if minutes < avail:
-                return t + minutes
-            minutes -= avail
-            nxt = self.next_open((d + 1) * 1440)
-            if nxt == t:
-                return t + minutes
-            t = nxt
+        return self.minute(self.opening.add(self.moment(t), minutes))
 
     def sub_biz(self, t: int, minutes: int) -> int:
-        d, m = divmod(t, 1440)
-        while d >= 0:
-            h = self.hours[d]
-            if h is not None and m > h[0]:
-                end = min(m, h[1])
-                if minutes <= end - h[0]:
-                    return d * 1440 + end - minutes
-                minutes -= end - h[0]
-            d -= 1
-            m = 1440
-        return 0
+        return self.minute(self.opening.subtract(self.moment(t), minutes))
 
     def slot(self, after: int, days_ahead: int) -> int:
         """A half-hour appointment slot in opening hours, ``days_ahead`` days after ``after``."""
@@ -696,7 +665,7 @@ class _Demo:
         else:
             if r.random() < 0.04:
                 return  # fell through the cracks: still New, nobody answered
-            sla = _SLA[ch]
+            sla = self.settings.rule(f"New lead, {ch}").minutes
             delay = (r.uniform(1, sla) if r.random() < 0.55
                      else sla + r.expovariate(1 / (3 * sla)))
             first = self.add_biz(t0, int(delay) + 1)
@@ -912,7 +881,7 @@ class _Demo:
             elif rule == "digit":
                 vin = stem + str(r.randrange(10)) + tail
             else:
-                vin = stem + vin_check_digit(stem + "0" + tail) + tail
+                vin = stem + check_digit(stem + "0" + tail) + tail
             if vin not in used:
                 used.add(vin)
                 return vin
@@ -1212,28 +1181,33 @@ class _Demo:
 
 
 def generate_demo(path: Path | str, leads: int = 300, *, seed: int = 7,
-                  as_of: dt.datetime | None = None, language: str = "en") -> Path:
+                  as_of: dt.datetime | dt.date | None = None, language: str = "en") -> Path:
     """Write a realistic demo dealer workbook with ``leads`` lead rows to ``path``.
 
     Four tabs (Leads, Stock, Team, Settings) named, with headers, in ``language`` ("en", "de"
     or "pl"); ``max(60, leads // 5)`` cars. Leads are received over the 60 days before
-    ``as_of`` (default 2026-11-23 10:00, a Monday). Deterministic: the same arguments give the
-    same cell values.
+    ``as_of``: by default now (see :func:`demo_as_of`); a date means 10:00 that day.
+    Deterministic: the same arguments, ``as_of`` included, give the same cell values.
     """
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     if leads < 0:
         raise ValueError("leads must not be negative")
-    if as_of is None:
-        as_of = DEFAULT_AS_OF
-    elif not isinstance(as_of, dt.datetime):
-        as_of = dt.datetime.combine(as_of, dt.time(10))
-    as_of = as_of.replace(tzinfo=None, second=0, microsecond=0)
     path = Path(path)
-    demo = _Demo(int(leads), seed, as_of, language)
+    demo = _Demo(int(leads), seed, demo_as_of(as_of), language)
     demo.build()
     demo.write(path)
     return path
+
+
+def demo_as_of(as_of: dt.datetime | dt.date | None = None) -> dt.datetime:
+    """The demo's now: ``as_of`` to the minute (a date: 10:00 that day), else the real now to
+    the minute, the way ``forecourt run`` reads the clock."""
+    if as_of is None:
+        as_of = dt.datetime.now()
+    elif not isinstance(as_of, dt.datetime):
+        as_of = dt.datetime.combine(as_of, dt.time(10))
+    return as_of.replace(tzinfo=None, second=0, microsecond=0)
 
 
 if __name__ == "__main__":

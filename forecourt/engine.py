@@ -181,18 +181,26 @@ def _status_formula(status_col: str | None, first_row: int, status: str) -> str:
 
 
 def highlight_rules(cols: dict[str, str], first_row: int, last_row: int, last_col: str,
-                    settings: Any) -> list[ConditionalFormat]:
+                    settings: Any, lang: str = "en") -> list[ConditionalFormat]:
     """Live highlighting: formulas on the due, status and status-since cells, so rows turn red
-    as time passes and clear when a person closes the lead or moves the due date."""
+    as time passes and clear when a person closes the lead or moves the due date.
+
+    "Due soon" is one business hour ahead, which a formula cannot count: amber is a due
+    within the next clock hour, or one the run found due soon (its State says so) that has
+    not passed yet, so colour and State agree at the close of the day too."""
     sqref = f"A{first_row}:{last_col}{last_row}"
     due, since, status = cols["due"], cols["status_since"], cols.get("status")
     open_ = f"NOT({_closed_formula(status, first_row)})"
+    soon_word = STATE_WORDS["due soon"][lang].replace('"', '""')
+    said_soon = f'ISNUMBER(SEARCH("{soon_word}",${cols["state"]}{first_row}))' \
+        if "state" in cols else "FALSE"
     rules = [
         ConditionalFormat(sqref, f'AND(ISNUMBER(${due}{first_row}),${due}{first_row}<NOW(),'
                                  f'{open_},{CF_MARKER})', *COLOURS["overdue"], "overdue"),
         ConditionalFormat(sqref, f'AND(ISNUMBER(${due}{first_row}),${due}{first_row}>=NOW(),'
-                                 f'${due}{first_row}<NOW()+{settings.due_soon_hours}/24,{open_},'
-                                 f'{CF_MARKER})', *COLOURS["due soon"], "due soon"),
+                                 f'OR(${due}{first_row}<NOW()+{settings.due_soon_hours}/24,'
+                                 f'{said_soon}),{open_},{CF_MARKER})', *COLOURS["due soon"],
+                          "due soon"),
     ]
     for st, days in settings.stalled_days.items():
         rules.append(ConditionalFormat(
@@ -371,7 +379,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     last_row = max(int(leads["row"].max()) if len(leads) else first_row, first_row) + 1000
     last_col = column_letter(next_col - 1)
     edit = SheetEdit(info.sheet, writes,
-                     highlight_rules(cols, first_row, last_row, last_col, settings),
+                     highlight_rules(cols, first_row, last_row, last_col, settings, lang),
                      {letter: _width(f, values[f]) for f, letter in new_cols.items()},
                      column_writes)
     plan = Plan(edits=[edit])
@@ -400,7 +408,8 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     leads["status_since"] = leads["status_since_new"]
     leads["overdue"], leads["due_soon"], leads["stalled"] = overdue, due_soon, stalled
     leads["sla_deadline"] = _first_response_deadline(leads, settings, hours)
-    kpis = kpi_rules.compute_kpis(leads, hours, as_of, settings.kpi_window_days)
+    kpis = kpi_rules.compute_kpis(leads, hours, as_of, settings.kpi_window_days,
+                                  columns=info.columns)
     log_entries = [(row, lid, owner, fb, reason, [tuple(s.split(": ", 1)) for s in
                                                   skipped.split("; ") if ": " in s])
                    for _seq, lid, row, owner, fb, reason, skipped in

@@ -11,15 +11,9 @@ import phonenumbers
 import pytest
 from vininfo import Vin
 
-from forecourt.demo import (
-    DEFAULT_AS_OF,
-    LEAD_COLUMNS,
-    STOCK_COLUMNS,
-    TEAM_COLUMNS,
-    generate_demo,
-    vin_check_digit,
-)
+from forecourt.demo import LEAD_COLUMNS, STOCK_COLUMNS, TEAM_COLUMNS, generate_demo
 from forecourt.settings import Settings, settings_rows
+from forecourt.validators.vin import check_digit
 from forecourt.validators.vocabulary import (
     CHANNELS,
     LEAD_FIELDS,
@@ -36,6 +30,9 @@ FRAME_RE = re.compile(r"^[A-Z]{2,4}\d{1,3}-\d{6,7}$")
 CHECKED_WMI = "12345JKL"  # built in North America, Japan, Korea, China
 KNOWN_SOURCES = {v for values in CHANNELS.values() for v in values}
 REGION = {"en": "GB", "de": "DE", "pl": "PL"}
+# The demo's now, pinned so the files are the same on every day the tests run (a demo made
+# without it is relative to the real now: tests/test_demo_now.py).
+AS_OF = dt.datetime(2026, 11, 23, 10, 0)  # a Monday, 10:00
 
 
 def read(path: Path) -> dict[str, list[tuple]]:
@@ -81,7 +78,7 @@ class Book:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[int, Path]:
     root = tmp_path_factory.mktemp("demo")
-    return {n: generate_demo(root / f"demo{n}.xlsx", n) for n in (300, 1000)}
+    return {n: generate_demo(root / f"demo{n}.xlsx", n, as_of=AS_OF) for n in (300, 1000)}
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +92,9 @@ def big(files) -> Book:
 
 
 def test_same_seed_same_values_other_seed_other_values(files, tmp_path):
-    again = generate_demo(tmp_path / "again.xlsx", 300)
+    again = generate_demo(tmp_path / "again.xlsx", 300, as_of=AS_OF)
     assert read(again) == read(files[300])
-    other = generate_demo(tmp_path / "other.xlsx", 300, seed=8)
+    other = generate_demo(tmp_path / "other.xlsx", 300, seed=8, as_of=AS_OF)
     assert read(other)["Leads"] != read(files[300])["Leads"]
 
 
@@ -114,8 +111,8 @@ def test_received_times_are_real_datetimes_in_the_window(book, files):
     cells = [row[1] for row in wb["Leads"].iter_rows(min_row=2)]
     assert all(c.is_date and c.number_format == "yyyy-mm-dd hh:mm" for c in cells)
     wb.close()
-    start = DEFAULT_AS_OF - dt.timedelta(days=60)
-    assert all(start <= x["received_at"] < DEFAULT_AS_OF for x in book.leads)
+    start = AS_OF - dt.timedelta(days=60)
+    assert all(start <= x["received_at"] < AS_OF for x in book.leads)
     # Phone calls and walk-ins only in opening hours (Mon-Fri 9-18, Sat 9-14).
     for x in book.leads:
         if x["source"] in ("Phone", "Walk-in"):
@@ -134,7 +131,7 @@ def test_vins_are_valid_and_one_frame_number(big):
     assert len(checked) >= 10
     for v in checked:
         assert Vin(v).verify_checksum(), v
-        assert vin_check_digit(v) == v[8]
+        assert check_digit(v) == v[8]
     assert {v[0] for v in checked} >= {"1", "5", "J", "K"}
     assert sum(v[0] in "STUVWYZ" for v in vins) > len(vins) / 2  # mostly European
 
@@ -142,7 +139,7 @@ def test_vins_are_valid_and_one_frame_number(big):
 def test_in_transit_car_with_future_eta_is_asked_about(book):
     transit = [c for c in book.stock if book.stock_status[c["status"]] == "In transit"]
     assert transit
-    assert all(c["eta"].date() > DEFAULT_AS_OF.date() for c in transit)
+    assert all(c["eta"].date() > AS_OF.date() for c in transit)
     asking = {c["vin"]: 0 for c in transit}
     for lead in book.leads:
         car = book.car_of(lead)
@@ -189,17 +186,17 @@ def test_statuses_agree_with_the_evidence(big):
         received, first, last = x["received_at"], x["first_response_at"], x["last_contact_at"]
         if status == "New":
             assert first is None and x["appointment_at"] is None
-            if DEFAULT_AS_OF - received < dt.timedelta(days=3):
+            if AS_OF - received < dt.timedelta(days=3):
                 late += 1
         if first is not None:
             assert first >= received and last is not None and last >= first
-            assert last <= DEFAULT_AS_OF
+            assert last <= AS_OF
         if status not in ("New", "Lost"):
             assert first is not None, x
         if order.index("Appointment set") <= order.index(status) < order.index("Lost"):
             assert x["appointment_at"] is not None, x
     assert late >= 3
-    future = [x for x in big.leads if x["appointment_at"] and x["appointment_at"] > DEFAULT_AS_OF]
+    future = [x for x in big.leads if x["appointment_at"] and x["appointment_at"] > AS_OF]
     assert future and all(big.status[x["status"]] in ("Appointment set", "Appointment confirmed")
                           for x in future)
     open_leads = [x for x in big.leads if big.status[x["status"]] in OPEN_STATUSES]
@@ -239,7 +236,8 @@ def test_duplicates_same_person_other_channel_within_30_days(big):
 
 @pytest.mark.parametrize("language", ["en", "de", "pl"])
 def test_language_tabs_headers_values_phones_and_settings(tmp_path, language):
-    path = generate_demo(tmp_path / f"{language}.xlsx", 120, language=language, seed=3)
+    path = generate_demo(tmp_path / f"{language}.xlsx", 120, language=language, seed=3,
+                         as_of=AS_OF)
     b = Book(path, language)
     assert list(b.sheets) == [TAB_NAMES[k][language][0]
                               for k in ("leads", "stock", "team", "settings")]
@@ -275,6 +273,6 @@ def test_language_tabs_headers_values_phones_and_settings(tmp_path, language):
 
 
 def test_german_holidays_in_the_window(tmp_path):
-    b = Book(generate_demo(tmp_path / "de.xlsx", 30, language="de"), "de")
+    b = Book(generate_demo(tmp_path / "de.xlsx", 30, language="de", as_of=AS_OF), "de")
     holidays = [row[1].date() for row in b.sheets["Einstellungen"] if row and row[0] == "Holiday"]
     assert holidays == [dt.date(2026, 10, 3), dt.date(2026, 10, 31)]

@@ -10,7 +10,7 @@ import threading
 import zipfile
 
 import pytest
-from preserve_books import run_forecourt
+from preserve_books import NOW, run_forecourt
 from python_calamine import CalamineWorkbook
 
 from forecourt.demo import generate_demo
@@ -28,7 +28,7 @@ def values(path):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("big")
-    original = generate_demo(folder / "original.xlsx", LEADS)
+    original = generate_demo(folder / "original.xlsx", LEADS, as_of=NOW)
     book = folder / "dealer.xlsx"
     shutil.copy(original, book)
     with zipfile.ZipFile(book) as zf:

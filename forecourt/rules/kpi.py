@@ -2,13 +2,15 @@
 
 :func:`compute_kpis` turns the engine's leads frame into plain, JSON-ready data; :func:`kpi_sheet`,
 :func:`issues_sheet` and :func:`log_sheet` lay results out as the sheets the engine owns (KPI,
-Issues, Log). Every KPI carries its window and the time it was computed.
+Issues, Log). Every KPI carries its window and the time it was computed, and a KPI that reads
+a column the workbook does not have is not known (None; the sheet names the missing column)
+rather than a 0 % it cannot vouch for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from itertools import zip_longest
 from typing import Any
 
@@ -18,7 +20,13 @@ import pandas as pd
 from forecourt.hours import OpeningHours
 from forecourt.issues import Issue
 from forecourt.plan import Chart, ChartSeries, GeneratedSheet, Value
-from forecourt.validators.vocabulary import CHANNEL_CLASSES, OPEN_STATUSES, STATUS_ORDER, STATUSES
+from forecourt.validators.vocabulary import (
+    CHANNEL_CLASSES,
+    LEAD_FIELDS,
+    OPEN_STATUSES,
+    STATUS_ORDER,
+    STATUSES,
+)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 BLANK = "(blank)"  # group key for leads without a channel, owner or store
@@ -34,6 +42,20 @@ METRICS = (
 )
 NOW_COUNTS = ("open", "overdue", "due_soon", "stalled", "median_days_in_status")
 
+# The leads-tab columns each window KPI reads; each tuple is a choice (any one of its columns
+# will do). Without them a KPI is not known. The open-now counts need none of them: they read
+# the due and status-since times the engine keeps itself, and a row without a status is New.
+NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "leads": (("received_at",),),
+    "median_first_response_min": (("received_at",), ("first_response_at",)),
+    "sla_met": (("received_at",), ("first_response_at",)),
+    # The stage a lead reached: its status, else the evidence of a contact or an appointment.
+    "contact_rate": (("received_at",), ("status", "last_contact_at", "appointment_at")),
+    "appointment_rate": (("received_at",), ("status", "appointment_at")),
+    "show_rate": (("received_at",), ("status",), ("appointment_at",)),
+    "win_rate": (("received_at",), ("status",)),
+}
+
 _CONTACTED = STATUS_ORDER.index("Contacted")
 _APPOINTMENT = STATUS_ORDER.index("Appointment set")
 _SHOWN = STATUS_ORDER.index("Shown")
@@ -47,12 +69,20 @@ _STAGE = {s: STATUS_ORDER.index(s) for s in STATUS_ORDER if s != "Lost"}  # stag
 
 
 def compute_kpis(
-    leads: pd.DataFrame, hours: OpeningHours, as_of: dt.datetime, window_days: int = 30
+    leads: pd.DataFrame,
+    hours: OpeningHours,
+    as_of: dt.datetime,
+    window_days: int = 30,
+    columns: Collection[str] | None = None,
 ) -> dict:
     """KPIs over leads received in ``(as_of - window_days, as_of]``, plus open work right now.
 
     Rates are fractions 0..1 and None when nothing is there to divide by; times are
-    ``YYYY-MM-DD HH:MM`` strings, so the result can go straight to JSON.
+    ``YYYY-MM-DD HH:MM`` strings, so the result can go straight to JSON. ``columns`` are the
+    fields the workbook's leads tab has (``book.tabs["leads"].columns``); a KPI that needs one
+    it lacks is None, listed in ``missing_columns`` (KPI -> the fields it lacks), and
+    ``first_response_known`` says whether first-response KPIs could be measured. Without
+    ``columns`` every field counts as there.
     """
     as_of = pd.Timestamp(as_of).to_pydatetime()
     start = as_of - dt.timedelta(days=window_days)
@@ -60,17 +90,37 @@ def compute_kpis(
     window = df[(df["received_at"] > start) & (df["received_at"] <= as_of)].copy()
     window["response_min"] = _response_minutes(window, hours)
 
+    missing = missing_columns(columns)
     result: dict[str, Any] = {
         "window": {"from": _stamp(start), "to": _stamp(as_of), "days": int(window_days)},
         "computed_at": _stamp(as_of),
+        "missing_columns": missing,
+        "first_response_known": "sla_met" not in missing,
         "overall": _metrics(window, hours, as_of),
         "by_source": _grouped(window, "channel", hours, as_of, _channel_order),
     }
     for column, key in (("owner", "by_owner"), ("store", "by_store")):
         if df[column].notna().any():
             result[key] = _grouped(window, column, hours, as_of, None)
+    for metrics in (result["overall"], *(m for key in ("by_source", "by_owner", "by_store")
+                                         for m in result.get(key, {}).values())):
+        metrics.update(dict.fromkeys(missing))
     result["now"] = _now(df, as_of)
     return result
+
+
+def missing_columns(columns: Collection[str] | None) -> dict[str, list[str]]:
+    """Each window KPI the workbook cannot measure -> the fields it lacks (for each choice in
+    :data:`NEEDS` none of which is there, the first); {} when ``columns`` is None."""
+    if columns is None:
+        return {}
+    have = set(columns)
+    missing = {}
+    for metric, needs in NEEDS.items():
+        lacking = [choice[0] for choice in needs if not have.intersection(choice)]
+        if lacking:
+            missing[metric] = lacking
+    return missing
 
 
 def _prepared(leads: pd.DataFrame) -> pd.DataFrame:
@@ -321,6 +371,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "stalled": "Stalled",
         "median_days_in_status": "Median days in status",
         "none": "(none)",
+        "no_column": "no “{column}” column",
         "blank_source": "(unknown)",
         "blank_owner": "(no owner)",
         "blank_store": "(no store)",
@@ -381,6 +432,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "stalled": "Stockt",
         "median_days_in_status": "Median Tage im Status",
         "none": "(keine)",
+        "no_column": "keine Spalte „{column}“",
         "blank_source": "(unbekannt)",
         "blank_owner": "(kein Verkäufer)",
         "blank_store": "(keine Filiale)",
@@ -441,6 +493,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "stalled": "Utknęło",
         "median_days_in_status": "Mediana dni w statusie",
         "none": "(brak)",
+        "no_column": "brak kolumny „{column}”",
         "blank_source": "(nieznane)",
         "blank_owner": "(brak opiekuna)",
         "blank_store": "(brak oddziału)",
@@ -558,11 +611,20 @@ def kpi_sheet(kpis: dict, language: str = "en") -> GeneratedSheet:
     grid.put(3, _NOW_COL, [t["now_section"].format(at=at)])
     grid.bold.update({1, 3})
 
+    missing = kpis.get("missing_columns") or {}
+
+    def value(metrics: Mapping[str, Any], name: str) -> Value:
+        """The KPI's number, or the column the workbook would need for it."""
+        if name not in missing:
+            return metrics.get(name)
+        headers = LEAD_FIELDS[missing[name][0]]
+        return t["no_column"].format(column=(headers.get(language or "en") or headers["en"])[0])
+
     def metric_header(name: str) -> list[str]:
         return [t[name], *(t[m] for m in METRICS)]
 
     def metric_rows(groups: Mapping[str, Mapping[str, Any]], label: Callable[[str], str]):
-        return [[label(k), *(m.get(name) for name in METRICS)] for k, m in groups.items()]
+        return [[label(k), *(value(m, name) for name in METRICS)] for k, m in groups.items()]
 
     def blank(kind: str) -> Callable[[str], str]:
         return lambda k: t[f"blank_{kind}"] if k == BLANK else k
@@ -570,7 +632,7 @@ def kpi_sheet(kpis: dict, language: str = "en") -> GeneratedSheet:
     def channel(k: str) -> str:
         return t["blank_source"] if k == BLANK else t.get(k, k) if k in CHANNEL_CLASSES else k
 
-    overall = [[t["all_leads"], *(kpis["overall"].get(name) for name in METRICS)]]
+    overall = [[t["all_leads"], *(value(kpis["overall"], name) for name in METRICS)]]
     left = [
         (metric_header("overall"), overall),
         (metric_header("by_source"), metric_rows(kpis.get("by_source", {}), channel)),
@@ -615,28 +677,39 @@ def kpi_sheet(kpis: dict, language: str = "en") -> GeneratedSheet:
 
     sources = f"A{source_first}:A{source_last}"
     owners = f"J{owner_first}:J{owner_last}"
+    # Each chart with the KPI it plots (None: the open-now counts, always known); a chart of a
+    # KPI the workbook cannot measure would plot its "no column" cells as nothing, so it goes.
     charts = [
-        Chart(
-            t["chart_leads"],
-            sources,
-            (ChartSeries(t["leads"], f"B{source_first}:B{source_last}"),),
-            f"{_CHART_COLUMN}3",
-        ),
-        Chart(
-            t["chart_sla"],
-            sources,
-            (ChartSeries(t["sla_met"], f"D{source_first}:D{source_last}"),),
-            f"{_CHART_COLUMN}20",
-            percent_axis=True,
-        ),
-        Chart(
-            t["chart_owner"],
-            owners,
-            (
-                ChartSeries(t["open"], f"K{owner_first}:K{owner_last}"),
-                ChartSeries(t["overdue"], f"L{owner_first}:L{owner_last}"),
+        (
+            "leads",
+            Chart(
+                t["chart_leads"],
+                sources,
+                (ChartSeries(t["leads"], f"B{source_first}:B{source_last}"),),
+                f"{_CHART_COLUMN}3",
             ),
-            f"{_CHART_COLUMN}37",
+        ),
+        (
+            "sla_met",
+            Chart(
+                t["chart_sla"],
+                sources,
+                (ChartSeries(t["sla_met"], f"D{source_first}:D{source_last}"),),
+                f"{_CHART_COLUMN}20",
+                percent_axis=True,
+            ),
+        ),
+        (
+            None,
+            Chart(
+                t["chart_owner"],
+                owners,
+                (
+                    ChartSeries(t["open"], f"K{owner_first}:K{owner_last}"),
+                    ChartSeries(t["overdue"], f"L{owner_first}:L{owner_last}"),
+                ),
+                f"{_CHART_COLUMN}37",
+            ),
         ),
     ]
     widths = grid.widths(from_row=_TOP)
@@ -648,7 +721,7 @@ def kpi_sheet(kpis: dict, language: str = "en") -> GeneratedSheet:
         widths=widths,
         bold_rows=grid.bold,
         formats=dict(_FORMATS),
-        charts=charts,
+        charts=[chart for metric, chart in charts if metric not in missing],
     )
 
 
