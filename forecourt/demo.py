@@ -1105,7 +1105,7 @@ class _Demo:
             return ws
 
         # Leads
-        ws = sheet("leads", [10, 17, 22, 18, 28, 16, 20, 9, 24, 18, 16, 20, 17, 17, 17, 17,
+        ws = sheet("leads", [10, 17, 22, 18, 28, 16, 20, 9, 24, 18, 16, 48, 17, 17, 17, 17,
                              8, 8, 9, 11, 36])
         ws.append(header(LEAD_FIELDS, LEAD_COLUMNS))
         stamp = WriteOnlyCell(ws)

@@ -64,7 +64,7 @@ LOG_KEEP = 1000
 TEMP_STATE_PREFIX = locks.TEMP_PREFIX
 WIDTHS = {"lead_id": 12, "owner": 14, "next_action": 40, "due": 17, "status_since": 17,
           "state": 16}
-MAX_WIDTH = 90  # a column forecourt adds is as wide as its longest text, up to this
+MAX_WIDTH = 60  # a column forecourt adds is as wide as its longest text, up to this
 
 
 def _width(fld: str, column: pd.Series) -> float:

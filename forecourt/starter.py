@@ -103,7 +103,7 @@ WIDTHS: dict[str, dict[str, float]] = {
     "leads": {
         "lead_id": 14, "received_at": 18, "name": 24, "phone": 18, "email": 28,
         "preferred_contact": 16, "source": 16, "vin": 22, "stock_no": 12,
-        "vehicle_wanted": 30, "status": 22, "owner": 16, "next_action": 28, "due": 18,
+        "vehicle_wanted": 30, "status": 22, "owner": 16, "next_action": 44, "due": 18,
         "first_response_at": 18, "last_contact_at": 18, "appointment_at": 18, "trade_in": 12,
         "trade_in_vehicle": 20, "valuation": 12, "finance": 12, "budget": 12, "store": 14,
         "notes": 50,

@@ -705,7 +705,7 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
     # One page wide, as many pages down as it takes; landscape for the KPI sheet's charts.
     parts.append(b'<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
                  b'fitToHeight="0"/>')
-    breaks = page_breaks(len(sheet.rows), sheet.charts)
+    breaks = page_breaks(len(sheet.rows), sheet.charts, _page_rows(sheet, width))
     if breaks:
         brks = "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in breaks)
         parts.append(f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
@@ -720,6 +720,24 @@ def generated_sheet_xml(sheet: GeneratedSheet, styles: Styles, drawing_rel: str 
 # the page's width only ever shrinks it, so a page of this many rows always fits, and no
 # automatic break falls between the manual ones.
 PAGE_ROWS = 30
+
+
+# Landscape A4 less the margins above, in points; a column of width w (characters) is about
+# 7w + 5 pixels, 0.75 points each (Excel's and LibreOffice's default font).
+_PRINT_WIDTH = 842 - 2 * 0.7 * 72
+_DEFAULT_WIDTH = 8.43
+
+
+def _page_rows(sheet: GeneratedSheet, columns: int) -> int:
+    """Rows per printed page once the sheet is shrunk to the page's width: the wider the
+    sheet, the more rows fit. Estimated a tenth on the safe side (fewer rows), since a page
+    that ends before the estimate is cut by the program wherever it likes."""
+    right = max([columns, *(column_index(re.match(r"[A-Z]+", c.anchor).group(0)) + c.width_cols
+                            for c in sheet.charts if re.match(r"[A-Z]+", c.anchor))])
+    points = sum((sheet.widths.get(column_letter(j), _DEFAULT_WIDTH) * 7 + 5) * 0.75
+                 for j in range(right))
+    scale = min(1.0, 1.1 * _PRINT_WIDTH / points) if points else 1.0
+    return max(PAGE_ROWS, int(PAGE_ROWS / scale))
 
 
 def page_breaks(rows: int, charts: list[Chart], page_rows: int = PAGE_ROWS) -> list[int]:

@@ -2,8 +2,8 @@
 with openpyxl and evaluated in Python for one row at a given now.
 
 The evaluator knows the few worksheet functions highlighting formulas use (AND, OR, NOT,
-ISNUMBER, SEARCH, TRIM, N, NOW) and Excel's comparison rules (text compares
-case-insensitively, an empty cell is 0 beside a number and "" beside text); anything else raises, so a new kind of
+ISNUMBER, SEARCH, TRIM, N, NOW) and Excel's comparison rules (text compares case-insensitively,
+an empty cell is 0 beside a number and "" beside text); anything else raises, so a new kind of
 formula fails a test loudly instead of being guessed. Numbers are exact fractions and moments
 are whole seconds, so a due time exactly at now is neither early nor late by a rounding error.
 """

@@ -58,9 +58,19 @@ def test_generated_sheets_print_one_page_wide_and_added_columns_fit_their_text(t
     letter = leads.cell(1, col + 1).column_letter
     longest = max(len(str(r[col])) for r in leads.iter_rows(min_row=2, values_only=True)
                   if r[col])
-    assert leads.column_dimensions[letter].width >= min(longest, 90)
+    assert leads.column_dimensions[letter].width >= min(longest, 60)
     # the dealer's own columns keep the width they had (none was set: the default)
     with zipfile.ZipFile(book) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
     widths = dict(re.findall(r'<col min="(\d+)" max="\d+" width="([\d.]+)"', sheet))
     assert all(int(n) > 9 for n in widths), widths  # only forecourt's columns (after I)
+
+
+def test_a_sheet_shrunk_to_the_page_width_fits_more_rows_on_a_page():
+    from forecourt.plan import GeneratedSheet
+    from forecourt.sync.xlsx_write import _page_rows
+
+    narrow = GeneratedSheet("KPI", [["x"] * 5])
+    wide = GeneratedSheet("KPI", [["x"] * 40])
+    assert _page_rows(narrow, 5) == PAGE_ROWS
+    assert _page_rows(wide, 40) > 2 * PAGE_ROWS  # 40 columns shrink to well under half
