@@ -319,6 +319,7 @@ def settings_from_rows(
     problems: list[SettingProblem] = []
     changes: dict[str, Any] = {}
     hours = dict(s.opening_hours)
+    weekday_rows: list[tuple[int, Any]] = []
     holidays: list[dt.date] = []
     stalled = dict(s.stalled_days)
     sla = {r.trigger: r for r in s.sla}
@@ -426,6 +427,7 @@ def settings_from_rows(
                 problems.append(SettingProblem(excel_row, 2, value, parsed_hours))
             else:
                 hours[_WEEKDAY_LOOKUP[key]] = parsed_hours
+                weekday_rows.append((excel_row, value))
             continue
         if key in ("holiday", "feiertag", "swieto", "holidays", "feiertage", "swieta"):
             if value in (None, ""):
@@ -459,6 +461,13 @@ def settings_from_rows(
             SettingProblem(excel_row, 1, key_raw, f"unknown setting {key_raw!r} (ignored)")
         )
 
+    if all(h is None for h in hours.values()):  # due times need some opening hours
+        row, value = weekday_rows[-1] if weekday_rows else (0, None)
+        problems.append(SettingProblem(
+            row, 2, value, "the opening hours are closed every day of the week: forecourt "
+                           "uses its default hours (Mon-Fri 09:00-18:00, Sat 09:00-14:00) "
+                           "until one day is open"))
+        hours = dict(DEFAULT_HOURS)
     settings = replace(
         s,
         **changes,

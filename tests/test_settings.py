@@ -49,3 +49,11 @@ def test_durations():
     assert parse_duration("30 days") == (43200, False)
     assert parse_duration("2 godz") == (120, False)
     assert parse_duration("soon") is None
+
+
+def test_closed_every_day_is_a_bad_setting_and_the_default_hours_stay():
+    days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    rows = [[r[0], "closed"] if r and r[0] in days else list(r) for r in settings_rows()]
+    settings, problems = _read(rows)
+    assert settings.opening_hours == Settings().opening_hours
+    assert any("closed every day" in p.message for p in problems), problems
