@@ -299,6 +299,9 @@ _WEEKDAY_LOOKUP = {fold(name): day for day, names in WEEKDAYS.items() for name i
 _WEEKDAY_LOOKUP.update({fold(k): d for d, k in enumerate(WEEKDAY_KEYS)})
 
 
+_HOLIDAY_KEYS = frozenset({"holiday", "feiertag", "swieto", "holidays", "feiertage", "swieta"})
+
+
 @dataclass(frozen=True)
 class SettingProblem:
     row: int
@@ -353,6 +356,10 @@ def settings_from_rows(
         if key == fold(SLA_HEADER[0]):
             in_sla = True
             continue
+        if in_sla and key not in sla_by_fold and (
+                key in keys or key in _WEEKDAY_LOOKUP or key in _HOLIDAY_KEYS
+                or key.startswith("stalled ")):
+            in_sla = False  # a setting typed below the SLA table: the table has ended
         if in_sla:
             trigger = sla_by_fold.get(key)
             if trigger is None:
@@ -429,7 +436,7 @@ def settings_from_rows(
                 hours[_WEEKDAY_LOOKUP[key]] = parsed_hours
                 weekday_rows.append((excel_row, value))
             continue
-        if key in ("holiday", "feiertag", "swieto", "holidays", "feiertage", "swieta"):
+        if key in _HOLIDAY_KEYS:
             if value in (None, ""):
                 continue
             day = to_date(value) if to_date else (value if isinstance(value, dt.date) else None)

@@ -57,3 +57,10 @@ def test_closed_every_day_is_a_bad_setting_and_the_default_hours_stay():
     settings, problems = _read(rows)
     assert settings.opening_hours == Settings().opening_hours
     assert any("closed every day" in p.message for p in problems), problems
+
+
+def test_a_holiday_typed_below_the_sla_table_is_a_holiday():
+    rows = [*map(list, settings_rows()), ["Holiday", dt.date(2026, 12, 24)]]
+    settings, problems = _read(rows)
+    assert problems == []
+    assert dt.date(2026, 12, 24) in settings.holidays
