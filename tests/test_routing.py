@@ -196,7 +196,7 @@ def test_everyone_at_cap_falls_back_and_says_why() -> None:
     result = route(leads_frame({}, {}), team)
     assert owners(result) == ["Anna", "Anna"]
     assert [a.fallback for a in result] == [False, True]
-    assert "Anna: at cap (1 open leads)" in result[1].reason
+    assert "Anna: at cap (1 open lead)" in result[1].reason
     assert "Ben: at cap (0 open leads)" in result[1].reason
 
 

@@ -375,7 +375,8 @@ def assign_owners(leads: pd.DataFrame, stock: pd.DataFrame, team: pd.DataFrame,
         why: list[str | None] = list(static)
         for i, p in enumerate(people):
             if why[i] is None and p.cap is not None and counts.get(p.key, 0) >= p.cap:
-                why[i] = f"at cap ({_count(counts.get(p.key, 0))} open leads)"
+                n = counts.get(p.key, 0)
+                why[i] = f"at cap ({_count(n)} open lead{'' if n == 1 else 's'})"
         eligible = [i for i in range(len(people)) if why[i] is None]
 
         if eligible:
