@@ -48,7 +48,9 @@ _WORDS_FOR: dict[str, dict[int, str]] = {
             ExitCode.USAGE: "wrong command-line arguments"},
     "new": {ExitCode.OK: "done",
             ExitCode.USAGE: "wrong arguments, or the file is already there (nothing was\n"
-                            "written; --force replaces it)"},
+                            "written; --force replaces it)",
+            ExitCode.CANNOT_WRITE: "the file could not be written (a read-only folder, a\n"
+                                   "full disk): nothing was written"},
     "demo": {ExitCode.OK: "done",
              ExitCode.USAGE: "wrong arguments, or the demo is already there (nothing was\n"
                              "written; --force replaces it)"},
@@ -61,7 +63,7 @@ _ALWAYS = (ExitCode.OK, ExitCode.INTERNAL, ExitCode.USAGE)
 _WRITES = (ExitCode.LOCKED, ExitCode.CANNOT_WRITE, ExitCode.NEEDS_PERSON, ExitCode.BUSY)
 _READS = (ExitCode.FILE_MISSING, ExitCode.UNREADABLE, ExitCode.NO_LEADS)
 COMMAND_CODES: dict[str, tuple[int, ...]] = {
-    "new": _ALWAYS,
+    "new": _ALWAYS + (ExitCode.CANNOT_WRITE,),
     "demo": _ALWAYS + _WRITES,  # a workbook it has just written is there and readable
     "check": _ALWAYS + _READS,
     "run": _ALWAYS + _READS + _WRITES,
@@ -330,7 +332,14 @@ def cmd_new(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return ExitCode.USAGE
-    write_starter(path, args.language)
+    try:
+        write_starter(path, args.language)
+    except OSError as exc:
+        from forecourt.errors import CannotWrite
+
+        raise CannotWrite(f"{path} could not be written ({exc.strerror or exc}); nothing was "
+                          "written (is the folder read-only, or the disk full?).",
+                          path=path) from exc
     print(f"wrote {path} (Leads, Stock, Team and Settings tabs, language {args.language})")
     return ExitCode.OK
 
