@@ -549,9 +549,13 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
         tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
     elif tabs is None:
         check_package(path)
+    # The cells go over in a box that _decide_and_write empties: a reference left in this
+    # frame would keep a big book's values alive through the whole run (+55 MB at 100k leads).
+    box: list[Tabs | None] = [tabs]
+    del tabs
     if dry_run:
         return _decide_and_write(path, dest, state_file, as_of=as_of, dry_run=True, say=say,
-                                 tabs=tabs, notes=[])
+                                 tabs=box, notes=[])
     # Only the destination: with --out elsewhere the input is only read, open or read-only.
     locks.check_writable(dest, state_file)
     locks.check_not_open(dest)
@@ -559,7 +563,7 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
     try:
         notes = [lock.took_over] if lock.took_over else []
         if lock.waited:  # the run that held the lock may have replaced the book since it was read
-            tabs = None
+            box = [None]
         bak = backup_path(dest)
         removed = locks.remove_debris(dest, [bak.with_name(TEMP_PREFIX + bak.name),
                                              state_file.with_name(TEMP_STATE_PREFIX
@@ -569,13 +573,13 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
         for note in notes:  # on stderr unless the program that called run() set up logging
             _log.warning("forecourt: %s", note)
         return _decide_and_write(path, dest, state_file, as_of=as_of, dry_run=False, say=say,
-                                 tabs=tabs, notes=notes)
+                                 tabs=box, notes=notes)
     finally:
         lock.release()
 
 
 def _decide_and_write(path: Path, dest: Path, state_file: Path, *, as_of: dt.datetime | None,
-                      dry_run: bool, say: Callable[[str], None], tabs: Tabs | None,
+                      dry_run: bool, say: Callable[[str], None], tabs: list[Tabs | None],
                       notes: list[str]) -> RunResult:
     from forecourt.sync.xlsx import read_tabs
     from forecourt.sync.xlsx_write import (
@@ -587,8 +591,9 @@ def _decide_and_write(path: Path, dest: Path, state_file: Path, *, as_of: dt.dat
 
     as_of = as_of or dt.datetime.now().replace(second=0, microsecond=0)
     say("reading")
-    book = load_book(tabs if tabs is not None else read_tabs(path), as_of=as_of, progress=say)
-    del tabs  # the cells' values: the frames have what they hold
+    cells = tabs.pop()
+    book = load_book(cells if cells is not None else read_tabs(path), as_of=as_of, progress=say)
+    del cells  # the cells' values: the frames have what they hold
     memory = mem.load(state_file)
     pkg = None
     if not dry_run:  # the leads sheet inflates in a second thread while the plan is made
