@@ -16,10 +16,8 @@ import logging
 import os
 import shutil
 import sqlite3
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +42,7 @@ from forecourt.plan import (
 from forecourt.sync.base import column_index, column_letter
 from forecourt.validators.vocabulary import (
     CHANNEL_CLASSES,
+    CLOSED_STATUSES,
     LEAD_FIELDS,
     STATUS_ORDER,
     STATUSES,
@@ -59,7 +58,6 @@ RECOMPUTED = ("next_action", "due")  # refreshed while nobody has changed them
 CONTACTED = STATUS_ORDER.index("Contacted")
 ATTEMPTING = STATUS_ORDER.index("Attempting contact")
 APPOINTMENT_SET = STATUS_ORDER.index("Appointment set")
-CLOSED = ("Won", "Lost")
 LOG_KEEP = 1000
 TEMP_STATE_PREFIX = locks.TEMP_PREFIX
 WIDTHS = {"lead_id": 12, "owner": 14, "next_action": 40, "due": 17, "status_since": 17,
@@ -165,8 +163,8 @@ def _status_since_estimates(leads: pd.DataFrame) -> pd.Series:
 def _closed_formula(status_col: str | None, first_row: int) -> str:
     if status_col is None:
         return "FALSE"
-    words = sorted({w for s in CLOSED for ws in STATUSES[s].values() for w in ws} | set(CLOSED),
-                   key=str.lower)
+    words = sorted({w for s in CLOSED_STATUSES for ws in STATUSES[s].values() for w in ws}
+                   | set(CLOSED_STATUSES), key=str.lower)
     ref = f"TRIM(${status_col}{first_row})"
     return "OR(" + ",".join(f'{ref}="{w}"' for w in words) + ")"
 
@@ -241,7 +239,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     known = leads["status"].notna() | leads["raw_status"].isna()
     leads["status"] = leads["status"].where(leads["status"].notna() | leads["raw_status"].notna(),
                                             "New")
-    is_open = ~leads["status"].isin(CLOSED)
+    is_open = ~leads["status"].isin(CLOSED_STATUSES)
 
     lead_ids = leads["lead_id"].tolist()
     written = memory.written.reindex(pd.Index(lead_ids, dtype=object))
@@ -479,14 +477,6 @@ class RunResult:
     state: Path | None
 
 
-#: Python's switch interval during a run. The run's second threads (reading, inflating,
-#: compressing, saving the memory) work outside the GIL but need it back after each call into
-#: C; with the default 5 ms they wait that long each time while the main thread computes, and
-#: the compressing thread fell so far behind that a 10k book's write took as long with it as
-#: without it (write phase 183 -> 150 ms at 0.2 ms).
-SWITCH_INTERVAL = 0.0002
-
-
 def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str | None = None,
         dry_run: bool = False, state: Path | str | None = None,
         progress: Callable[[str], None] | None = None,
@@ -494,35 +484,11 @@ def run(path: Path | str, *, as_of: dt.datetime | None = None, out: Path | str |
     """Run the engine on a workbook and write the result back (see the module docstring).
 
     ``tabs`` are ``path``'s values when the caller has read them already (or is reading them:
-    :class:`~forecourt.sync.xlsx.PendingTabs`).
+    :class:`~forecourt.sync.xlsx.PendingTabs`). The interpreter is left as it is (switch
+    interval, garbage collector): the ``forecourt`` command tunes those for itself.
     """
-    with _short_switch_interval():
-        return _run(path, as_of=as_of, out=out, dry_run=dry_run, state=state,
-                    progress=progress, tabs=tabs)
-
-
-_switch_lock = threading.Lock()
-_switch_runs = 0  # runs under way (a host program may run several in threads)
-_switch_saved = 0.0
-
-
-@contextlib.contextmanager
-def _short_switch_interval() -> Iterator[None]:
-    """:data:`SWITCH_INTERVAL` while any run is under way; the first run in saves the
-    program's own interval and the last one out restores it."""
-    global _switch_runs, _switch_saved
-    with _switch_lock:
-        if _switch_runs == 0:
-            _switch_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switch_saved, SWITCH_INTERVAL))
-        _switch_runs += 1
-    try:
-        yield
-    finally:
-        with _switch_lock:
-            _switch_runs -= 1
-            if _switch_runs == 0:
-                sys.setswitchinterval(_switch_saved)
+    return _run(path, as_of=as_of, out=out, dry_run=dry_run, state=state, progress=progress,
+                tabs=tabs)
 
 
 def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,

@@ -45,7 +45,7 @@ RUN_WAIT_SECONDS = 5.0
 #: a run lock older than this belongs to no run (a big run takes seconds)
 RUN_LOCK_MAX_HOURS = 1.0
 #: the prefix of every file forecourt writes for a moment beside a workbook (the writer's
-#: ``sync.xlsx_write.TEMP_PREFIX`` and the engine's ``TEMP_STATE_PREFIX``)
+#: new workbook and backup, the engine's memory side file): the one place it is defined
 TEMP_PREFIX = ".~forecourt-"
 _WAIT_STEP = 0.2
 _WRITE_BITS = 0o222

@@ -37,6 +37,7 @@ from typing import IO
 
 from forecourt.background import Background
 from forecourt.errors import UnreadableWorkbook
+from forecourt.locks import TEMP_PREFIX
 from forecourt.plan import (
     CF_MARKER,
     Chart,
@@ -49,7 +50,6 @@ from forecourt.plan import (
 from forecourt.sync.base import column_index, column_letter
 
 OWNED_TITLE = "forecourt"
-TEMP_PREFIX = ".~forecourt-"
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

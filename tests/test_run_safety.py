@@ -376,8 +376,8 @@ def test_a_memory_file_that_stays_locked_is_exit_7_and_the_new_memory_is_kept(tm
 
 
 def test_a_run_from_python_leaves_the_switch_interval_as_it_found_it(tmp_path):
-    """The engine shortens Python's switch interval while its threads work; a program that
-    calls it keeps its own setting, whether the run succeeds or fails."""
+    """Only the ``forecourt`` command shortens Python's switch interval for its threads; a
+    program that calls the engine keeps its own setting, whether the run succeeds or fails."""
     import sys
 
     from forecourt.engine import run

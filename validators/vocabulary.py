@@ -892,7 +892,8 @@ NOT_STATUSES = ("Open", "Offen", "Otwarte", "Otwarty", "Otwarta", "Call back", "
                 "Siehe Notizen", "Patrz uwagi", "k.A.", "k. A.", "Keine Angabe", "n/a", "b.d.",
                 "Brak danych")
 STATUS_ORDER = tuple(STATUSES)
-OPEN_STATUSES = tuple(s for s in STATUS_ORDER if s not in ("Won", "Lost"))
+CLOSED_STATUSES = ("Won", "Lost")  # the statuses no work follows
+OPEN_STATUSES = tuple(s for s in STATUS_ORDER if s not in CLOSED_STATUSES)
 
 STOCK_STATUSES: dict[str, dict[str, tuple[str, ...]]] = {
     "On lot": {

@@ -22,6 +22,7 @@ from forecourt.issues import Issue
 from forecourt.plan import Chart, ChartSeries, GeneratedSheet, Value
 from forecourt.validators.vocabulary import (
     CHANNEL_CLASSES,
+    CLOSED_STATUSES,
     LEAD_FIELDS,
     OPEN_STATUSES,
     STATUS_ORDER,
@@ -30,7 +31,6 @@ from forecourt.validators.vocabulary import (
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 BLANK = "(blank)"  # group key for leads without a channel, owner or store
-CLOSED_STATUSES = ("Won", "Lost")
 METRICS = (
     "leads",
     "median_first_response_min",

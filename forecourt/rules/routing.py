@@ -26,9 +26,9 @@ import pandas as pd
 
 from forecourt.settings import Settings
 from forecourt.validators.text import fold
-from forecourt.validators.vocabulary import OPEN_STATUSES, STATUS_ORDER, WEEKDAYS
+from forecourt.validators.vocabulary import CLOSED_STATUSES, WEEKDAYS
 
-_CLOSED = frozenset(s for s in STATUS_ORDER if s not in OPEN_STATUSES)
+_CLOSED = frozenset(CLOSED_STATUSES)
 _ALL_DAYS = frozenset(range(7))
 _DAY_NAMES = {d: names[1] for d, names in WEEKDAYS.items()}  # "Monday", ... for reasons
 

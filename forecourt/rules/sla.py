@@ -35,9 +35,8 @@ import pandas as pd
 from forecourt.hours import OpeningHours
 from forecourt.settings import Settings, SlaRule
 from forecourt.validators.text import fold
-from forecourt.validators.vocabulary import CHANNEL_CLASSES
+from forecourt.validators.vocabulary import CHANNEL_CLASSES, CLOSED_STATUSES
 
-CLOSED = ("Won", "Lost")
 UNAVAILABLE = ("Sold", "Reserved")
 PRICE_BAND = 0.20  # "similar" price: within ±20 % of the asked car's price or the budget
 
@@ -160,7 +159,7 @@ def waiting_buyers(leads: pd.DataFrame, stock: pd.DataFrame) -> pd.Series:
     """Number of open leads linked to each car (index = ``stock.index``)."""
     status = _col(leads, "status")
     linked = _col(leads, "stock_vin")
-    counts = linked[~status.isin(CLOSED) & linked.notna()].value_counts()
+    counts = linked[~status.isin(CLOSED_STATUSES) & linked.notna()].value_counts()
     waiting = _col(stock, "vin").map(counts)
     return waiting.fillna(0).astype("int64").rename("waiting")
 
