@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from forecourt.errors import ExitCode, ForecourtError
+from forecourt.errors import (
+    CannotWrite,
+    ExitCode,
+    ForecourtError,
+    NeedsPerson,
+    NoLeadsTab,
+    RunUnderWay,
+    UnreadableWorkbook,
+    WorkbookLocked,
+    WorkbookMissing,
+)
 from forecourt.issues import CODES
 
 # What each exit code means, in the words `forecourt --help` prints them (the README's table
@@ -335,8 +345,6 @@ def cmd_new(args: argparse.Namespace) -> int:
     try:
         write_starter(path, args.language)
     except OSError as exc:
-        from forecourt.errors import CannotWrite
-
         raise CannotWrite(f"{path} could not be written ({exc.strerror or exc}); nothing was "
                           "written (is the folder read-only, or the disk full?).",
                           path=path) from exc
@@ -657,7 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"forecourt: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return exit_code_of(exc)
     except KeyboardInterrupt:
         print("forecourt: interrupted; nothing was written.", file=sys.stderr)
         return 130
@@ -681,6 +689,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: without it (write phase 183 -> 150 ms at 0.2 ms). Set here, not in the library: a program
 #: that calls ``forecourt.run`` keeps its own.
 SWITCH_INTERVAL = 0.0002
+
+
+_EXIT_CODE_OF: dict[type[ForecourtError], int] = {
+    WorkbookMissing: ExitCode.FILE_MISSING,
+    UnreadableWorkbook: ExitCode.UNREADABLE,
+    NoLeadsTab: ExitCode.NO_LEADS,
+    WorkbookLocked: ExitCode.LOCKED,
+    CannotWrite: ExitCode.CANNOT_WRITE,
+    NeedsPerson: ExitCode.NEEDS_PERSON,
+    RunUnderWay: ExitCode.BUSY,
+}
+
+
+def exit_code_of(exc: ForecourtError) -> int:
+    """The command's exit code for an error: the nearest class in :data:`_EXIT_CODE_OF`
+    (an error of a kind the table does not know is a bug)."""
+    for cls in type(exc).__mro__:
+        if cls in _EXIT_CODE_OF:
+            return _EXIT_CODE_OF[cls]
+    return ExitCode.INTERNAL
 
 
 def entry() -> NoReturn:

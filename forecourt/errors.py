@@ -1,4 +1,5 @@
-"""Failures a user can act on. The CLI turns each into one sentence and its exit code."""
+"""Failures a user can act on. The CLI turns each into one sentence and chooses its exit code
+(:func:`forecourt.cli.exit_code_of`); a library caller catches the class it can act on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 
 class ExitCode:
-    """Exit codes of the ``forecourt`` command (also listed in ``--help`` and the README)."""
+    """Exit codes of the ``forecourt`` command (also listed in ``--help`` and the README); the
+    CLI maps each error class to one."""
 
     OK = 0
     INTERNAL = 1  # a bug: please report it with the traceback printed by --debug
@@ -23,8 +25,6 @@ class ExitCode:
 class ForecourtError(Exception):
     """Base of every error forecourt reports to a person."""
 
-    exit_code = ExitCode.INTERNAL
-
     def __init__(self, message: str, path: Path | str | None = None, sheet: str | None = None):
         super().__init__(message)
         self.path = Path(path) if path is not None else None
@@ -32,30 +32,28 @@ class ForecourtError(Exception):
 
 
 class WorkbookMissing(ForecourtError):
-    exit_code = ExitCode.FILE_MISSING
+    """The workbook file does not exist."""
 
 
 class UnreadableWorkbook(ForecourtError):
-    exit_code = ExitCode.UNREADABLE
+    """Not a workbook, damaged, encrypted or unsafe."""
 
 
 class NoLeadsTab(ForecourtError):
-    exit_code = ExitCode.NO_LEADS
+    """No leads tab, or no recognisable header row in it."""
 
 
 class WorkbookLocked(ForecourtError):
-    exit_code = ExitCode.LOCKED
+    """Open in Excel or LibreOffice (a lock file beside it): try again later."""
 
 
 class CannotWrite(ForecourtError):
-    exit_code = ExitCode.CANNOT_WRITE
+    """The workbook or its memory could not be written; nothing was changed."""
 
 
 class NeedsPerson(ForecourtError):
     """Nothing a retry can fix: a read-only workbook or folder."""
 
-    exit_code = ExitCode.NEEDS_PERSON
-
 
 class RunUnderWay(ForecourtError):
-    exit_code = ExitCode.BUSY
+    """Another run on the same workbook holds its run lock: try again later."""

@@ -296,3 +296,16 @@ def test_one_of_a_kind_is_said_in_the_singular(tmp_path):
     assert re.search(r"  last 30 days: 1 lead, ", run.stdout)
     assert "1 errors" not in run.stdout + check.stdout
     assert "1 leads" not in run.stdout + check.stdout
+
+
+def test_every_error_a_user_can_act_on_has_its_own_exit_code():
+    """Exit codes are the command's choice: each error class forecourt raises maps to one,
+    none to the internal-error code, and no two to the same."""
+    from forecourt import errors
+    from forecourt.cli import exit_code_of
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type)
+               and issubclass(c, errors.ForecourtError) and c is not errors.ForecourtError]
+    codes = [exit_code_of(c("x")) for c in classes]
+    assert ExitCode.INTERNAL not in codes and len(set(codes)) == len(classes), codes
+    assert exit_code_of(errors.ForecourtError("x")) == ExitCode.INTERNAL

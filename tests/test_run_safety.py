@@ -359,6 +359,7 @@ def test_a_memory_file_locked_for_a_moment_is_replaced_on_a_retry(tmp_path, monk
 
 def test_a_memory_file_that_stays_locked_is_exit_7_and_the_new_memory_is_kept(tmp_path,
                                                                              monkeypatch):
+    from forecourt.cli import exit_code_of
     from forecourt.engine import run
     from forecourt.errors import CannotWrite, ExitCode
 
@@ -368,7 +369,7 @@ def test_a_memory_file_that_stays_locked_is_exit_7_and_the_new_memory_is_kept(tm
     with pytest.raises(CannotWrite) as caught:
         run(book, as_of=dt.datetime(2026, 11, 23, 10))
     side = state_path(book).with_name(TEMP_PREFIX + state_path(book).name)
-    assert caught.value.exit_code == ExitCode.CANNOT_WRITE
+    assert exit_code_of(caught.value) == ExitCode.CANNOT_WRITE
     assert str(side) in str(caught.value) and "was written" in str(caught.value)
     assert book.read_bytes() != before, "the workbook is in place (it was renamed first)"
     with sqlite3.connect(side) as db:  # the new memory, whole, for a person to put in place
