@@ -280,7 +280,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
             ["1" if a.fallback else "0" for a in assignments]
     for a in assignments:
         memory.assign(str(a.lead_id), int(a.row), a.owner, bool(a.fallback), a.reason,
-                      "; ".join(f"{p}: {why}" for p, why in a.skipped))
+                      a.skipped)
     if not team_names and needs_owner.any():
         issues.append(make_issue("no-owner", book.tabs["leads"].sheet, None, None,
                                  "no Team tab with people: open leads cannot be assigned"))
@@ -408,10 +408,8 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     leads["sla_deadline"] = _first_response_deadline(leads, settings, hours)
     kpis = kpi_rules.compute_kpis(leads, hours, as_of, settings.kpi_window_days,
                                   columns=info.columns)
-    log_entries = [(row, lid, owner, fb, reason, [tuple(s.split(": ", 1)) for s in
-                                                  skipped.split("; ") if ": " in s])
-                   for _seq, lid, row, owner, fb, reason, skipped in
-                   (memory.assignments + memory.new_assignments)[-LOG_KEEP:]]
+    log_entries = [(a.row, a.lead_id, a.owner, a.fallback, a.reason, list(a.skipped))
+                   for a in (memory.assignments + memory.new_assignments)[-LOG_KEEP:]]
     plan.sheets = [kpi_rules.kpi_sheet(kpis, lang),
                    kpi_rules.issues_sheet(issues, as_of, lang),
                    kpi_rules.log_sheet(log_entries, as_of, lang)]

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,30 @@ def _no_status() -> pd.DataFrame:
                         index=pd.Index([], dtype=object, name="lead_id"))
 
 
+class Assignment(NamedTuple):
+    """One owner assignment, as the Log sheet shows it: who got the lead, by fallback or not,
+    why, and who was passed over why."""
+
+    seq: int
+    lead_id: str
+    row: int
+    owner: str
+    fallback: bool
+    reason: str
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def _skipped(text: str | None) -> tuple[tuple[str, str], ...]:
+    """The stored passed-over list: JSON pairs, or (memories before 2026-12) the text
+    ``"name: why; name: why"``."""
+    if not text:
+        return ()
+    if text.startswith("["):
+        return tuple((str(p), str(w)) for p, w in json.loads(text))
+    return tuple(tuple(part.split(": ", 1)) for part in text.split("; ")  # type: ignore[misc]
+                 if ": " in part)
+
+
 @dataclass
 class Memory:
     """What the engine remembers between runs; :func:`save` persists it.
@@ -80,18 +104,16 @@ class Memory:
     rotation: dict[str, int] = field(default_factory=dict)
     #: status changes seen by this run: (lead_id, status, seen at)
     new_history: list[tuple[str, str | None, dt.datetime]] = field(default_factory=list)
-    #: the latest assignments (at most ``recent`` when loaded) and those this run made:
-    #: (seq, lead_id, row, owner, fallback, reason, skipped text)
-    assignments: list[tuple[int, str, int, str, bool, str, str]] = field(default_factory=list)
-    new_assignments: list[tuple[int, str, int, str, bool, str, str]] = field(
-        default_factory=list)
+    #: the latest assignments (at most ``recent`` when loaded) and those this run made
+    assignments: list[Assignment] = field(default_factory=list)
+    new_assignments: list[Assignment] = field(default_factory=list)
     last_seq: int = 0
 
     def assign(self, lead_id: str, row: int, owner: str, fallback: bool, reason: str,
-               skipped: str) -> None:
+               skipped: Iterable[tuple[str, str]] = ()) -> None:
         self.last_seq += 1
-        self.new_assignments.append((self.last_seq, lead_id, row, owner, fallback, reason,
-                                     skipped))
+        self.new_assignments.append(Assignment(self.last_seq, lead_id, row, owner, fallback,
+                                               reason, tuple(map(tuple, skipped))))
 
 
 def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +151,8 @@ def load(path: Path | str, recent: int = 1000) -> Memory:
             frame["furthest"] = frame["furthest"].astype("int64")
             memory.status = frame.set_index("lead_id")
         memory.rotation = dict(db.execute("SELECT person, seq FROM rotation"))
-        memory.assignments = [(seq, lead, row, owner, bool(fb), reason, skipped)
+        memory.assignments = [Assignment(seq, lead, row, owner, bool(fb), reason,
+                                         _skipped(skipped))
                               for seq, lead, row, owner, fb, reason, skipped in reversed(
                                   db.execute("SELECT * FROM assignments ORDER BY seq DESC "
                                              "LIMIT ?", (recent,)).fetchall())]
@@ -205,7 +228,8 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
                                       strict=True))
             _insert(db, "status_history", [(lead, s, at.isoformat(sep=" "))
                                            for lead, s, at in memory.new_history])
-            _insert(db, "assignments", [(seq, lead, row, owner, int(fb), reason, skipped)
+            _insert(db, "assignments", [(seq, lead, row, owner, int(fb), reason,
+                                         json.dumps(skipped, ensure_ascii=False))
                                         for seq, lead, row, owner, fb, reason, skipped in
                                         memory.new_assignments], replace=True)
             db.execute("DELETE FROM rotation")

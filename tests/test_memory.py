@@ -24,7 +24,10 @@ minutes = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(
        st.dictionaries(lead_ids, st.tuples(st.one_of(st.none(), st.sampled_from(
            ["New", "Contacted", "Won"])), minutes, st.integers(0, 8)), max_size=30),
        st.dictionaries(st.text(min_size=1, max_size=12), st.integers(0, 2**40), max_size=5),
-       st.lists(st.tuples(lead_ids, st.integers(2, 10**6), cell, st.booleans(), cell, cell),
+       st.lists(st.tuples(lead_ids, st.integers(2, 10**6), cell, st.booleans(), cell,
+                          # who was passed over why: any text, "; " and ": " in it too
+                          st.lists(st.tuples(st.text(max_size=10), st.text(max_size=20)),
+                                   max_size=3)),
                 max_size=5))
 def test_what_is_saved_loads_back(tmp_path_factory, written, status, rotation, assignments):
     path = tmp_path_factory.mktemp("m") / "book.forecourt.sqlite"
@@ -38,7 +41,7 @@ def test_what_is_saved_loads_back(tmp_path_factory, written, status, rotation, a
     memory.status.index = pd.Index(list(status), dtype=object)
     memory.rotation = dict(rotation)
     for lead, row, owner, fallback, reason, skipped in assignments:
-        memory.assign(lead, row, owner or "Ann", fallback, reason or "", skipped or "")
+        memory.assign(lead, row, owner or "Ann", fallback, reason or "", skipped)
     made = list(memory.new_assignments)
     mem.save(path, memory, as_of=AS_OF, workbook="book.xlsx")
 
@@ -67,13 +70,14 @@ def test_merge_keeps_leads_no_longer_in_the_workbook():
 def test_assignments_are_appended_across_runs(tmp_path):
     path = tmp_path / "book.forecourt.sqlite"
     first = mem.Memory()
-    first.assign("L-1", 2, "Anna", False, "the only eligible person (Anna)", "")
-    first.assign("L-2", 3, "Ben", True, "nobody was eligible", "Anna: inactive")
+    first.assign("L-1", 2, "Anna", False, "the only eligible person (Anna)")
+    first.assign("L-2", 3, "Ben", True, "nobody was eligible",
+                 [("Anna", "inactive")])
     mem.save(path, first, as_of=AS_OF, workbook="book.xlsx")
 
     second = mem.load(path)
     assert [a[:4] for a in second.assignments] == [(1, "L-1", 2, "Anna"), (2, "L-2", 3, "Ben")]
-    second.assign("L-3", 4, "Anna", False, "next in rotation", "Ben: not chosen")
+    second.assign("L-3", 4, "Anna", False, "next in rotation", [("Ben", "not chosen")])
     mem.save(path, second, as_of=AS_OF, workbook="book.xlsx")
 
     with sqlite3.connect(path) as db:
@@ -92,3 +96,18 @@ def test_rows_go_in_whole_in_batches_of_any_size(rows, batch):
     db.execute("CREATE TABLE t (a TEXT, b INTEGER, c TEXT)")
     mem._insert(db, "t", iter(rows), batch=batch)
     assert db.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall() == rows
+
+
+def test_an_older_memorys_passed_over_text_still_reads(tmp_path):
+    """Memories written before the passed-over list was stored as JSON pairs held the text
+    "name: why; name: why"; they load as the same pairs."""
+    path = tmp_path / "book.forecourt.sqlite"
+    memory = mem.Memory()
+    memory.assign("L-1", 2, "Anna", False, "least busy", [("Ben", "inactive")])
+    mem.save(path, memory, as_of=AS_OF, workbook="book.xlsx")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE assignments SET skipped = ?",
+                   ("Ben: inactive; Cara: at cap (5 open leads)",))
+    back = mem.load(path).assignments[0]
+    assert back.skipped == (("Ben", "inactive"), ("Cara", "at cap (5 open leads)"))
+    assert (back.lead_id, back.owner, back.reason) == ("L-1", "Anna", "least busy")
