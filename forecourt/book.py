@@ -19,7 +19,7 @@ import pandas as pd
 
 from forecourt.errors import NoLeadsTab
 from forecourt.issues import Issue, make_issue
-from forecourt.settings import Settings, settings_from_rows
+from forecourt.settings import Settings, now_in, settings_from_rows
 from forecourt.sync.base import Tab, Tabs
 from forecourt.validators import normalise as norm
 from forecourt.validators.headers import ColumnMap, Layout, find_layout
@@ -324,6 +324,8 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
             issues.append(make_issue("missing-tab", "", None, None,
                                      f"no {kind} tab found; defaults are used" if kind ==
                                      "settings" else f"no {kind} tab found", None))
+    if as_of is None:  # now where the dealer is (the Settings tab's time zone)
+        as_of = now_in(settings.time_zone)
     book = Book(tabs.source, settings.language or layout.language, settings, frames["leads"],
                 frames["stock"], frames["team"], infos, issues, as_of, region)
     say("validating")

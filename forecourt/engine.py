@@ -553,11 +553,11 @@ def _decide_and_write(path: Path, dest: Path, state_file: Path, *, as_of: dt.dat
         replace_atomically,
     )
 
-    as_of = as_of or dt.datetime.now().replace(second=0, microsecond=0)
     say("reading")
     cells = tabs.pop()
     book = load_book(cells if cells is not None else read_tabs(path), as_of=as_of, progress=say)
     del cells  # the cells' values: the frames have what they hold
+    as_of = book.as_of  # the clock in the Settings tab's time zone, unless given
     memory = mem.load(state_file)
     pkg = None
     if not dry_run:  # the leads sheet inflates in a second thread while the plan is made

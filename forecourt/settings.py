@@ -143,6 +143,7 @@ class Settings:
     duplicate_window_days: int = 30
     kpi_window_days: int = 30
     due_soon_hours: float = 1.0
+    time_zone: str | None = None  # IANA name; None: this computer's
     opening_hours: dict[int, Hours] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     holidays: tuple[dt.date, ...] = ()
     stalled_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_STALLED_DAYS))
@@ -174,9 +175,31 @@ KEYS: dict[str, tuple[str, str]] = {
     ),
     "KPI window (days)": ("kpi_window_days", "KPIs count leads received in this many days."),
     "Due soon (business hours)": ("due_soon_hours", "Amber when due within this many hours."),
+    "Time zone": ("time_zone", "Where 'now' is, e.g. Europe/London (blank: this computer's)."),
 }
 SLA_HEADER = ("SLA trigger", "Due after", "Clock", "Next action")
 WEEKDAY_KEYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def known_zone(name: str) -> bool:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def now_in(zone: str | None) -> dt.datetime:
+    """The wall-clock time now, to the minute, in ``zone`` (None: this computer's): the
+    engine's "now" when no --as-of is given. Naive, as the workbook's own times are."""
+    if zone is None:
+        return dt.datetime.now().replace(second=0, microsecond=0)
+    import zoneinfo
+
+    return dt.datetime.now(zoneinfo.ZoneInfo(zone)).replace(second=0, microsecond=0,
+                                                            tzinfo=None)
 
 
 def format_minutes(minutes: int) -> str:
@@ -399,6 +422,14 @@ def settings_from_rows(
                 changes[attr] = (
                     str(value).strip().upper() if attr == "country" else str(value).strip()
                 )
+            elif attr == "time_zone":
+                zone = str(value).strip()
+                if known_zone(zone):
+                    changes[attr] = zone
+                else:
+                    problems.append(SettingProblem(
+                        excel_row, 2, value, f"unknown time zone {zone!r}: use a name such as "
+                                             "Europe/London, Europe/Berlin or Europe/Warsaw"))
             elif attr == "language":
                 lang = fold(str(value))[:2]
                 if lang in ("en", "de", "pl"):
