@@ -49,7 +49,7 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from forecourt.hours import OpeningHours
-from forecourt.settings import Settings, settings_rows
+from forecourt.settings import Settings, now_in, settings_rows
 from forecourt.validators.vin import check_digit
 from forecourt.validators.vocabulary import (
     CHANNELS,
@@ -1204,8 +1204,8 @@ def demo_as_of(as_of: dt.datetime | dt.date | None = None) -> dt.datetime:
     """The demo's now: ``as_of`` to the minute (a date: 10:00 that day), else the real now to
     the minute, the way ``forecourt run`` reads the clock."""
     if as_of is None:
-        as_of = dt.datetime.now()
-    elif not isinstance(as_of, dt.datetime):
+        return now_in(None)
+    if not isinstance(as_of, dt.datetime):
         as_of = dt.datetime.combine(as_of, dt.time(10))
     return as_of.replace(tzinfo=None, second=0, microsecond=0)
 

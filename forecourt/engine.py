@@ -462,7 +462,6 @@ def _save_side_file(state_file: Path, side: Path, memory: mem.Memory, as_of: dt.
     mem.save(side, memory, as_of=as_of, workbook=workbook, summary=summary, scratch=True)
 
 
-check_not_open = locks.check_not_open  # where it used to live
 _log = logging.getLogger("forecourt")
 
 
