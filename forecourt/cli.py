@@ -354,7 +354,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from forecourt.memory import state_path
-    from forecourt.sync.xlsx_write import backup_path
+    from forecourt.sync.xlsx import backup_path
 
     folder = Path(args.dir)
     path = folder / f"forecourt-demo-{args.language}.xlsx"

@@ -494,8 +494,7 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
     """The file safety around :func:`_decide_and_write`: a read-only or open destination is
     refused, one run per destination at a time (the run lock), and what killed runs left
     beside it is removed. A dry run only reads: none of that."""
-    from forecourt.sync.xlsx import PendingTabs, check_package
-    from forecourt.sync.xlsx_write import TEMP_PREFIX, backup_path
+    from forecourt.sync.xlsx import TEMP_PREFIX, PendingTabs, backup_path, check_package
 
     say = progress or (lambda _m: None)
     path = Path(path)
@@ -544,11 +543,11 @@ def _run(path: Path | str, *, as_of: dt.datetime | None, out: Path | str | None,
 def _decide_and_write(path: Path, dest: Path, state_file: Path, *, as_of: dt.datetime | None,
                       dry_run: bool, say: Callable[[str], None], tabs: list[Tabs | None],
                       notes: list[str]) -> RunResult:
-    from forecourt.sync.xlsx import read_tabs
-    from forecourt.sync.xlsx_write import (
+    from forecourt.sync.xlsx import (
         Package,
         apply_plan_to_package,
         backup_path,
+        read_tabs,
         replace_atomically,
     )
 

@@ -1,8 +1,8 @@
 """A plan of changes: what the engine wants written, independent of the backend that writes it.
 
-The rules produce a :class:`Plan`; a backend (``forecourt.sync.xlsx_write`` for .xlsx files,
-later a Google Sheet) applies it. Cells are addressed by sheet name, Excel row number and column
-letter. Text is always written as text, never as a formula, on every backend.
+The rules produce a :class:`Plan`; a backend (``forecourt.sync.xlsx`` for .xlsx files, later a
+Google Sheet) applies it. Cells are addressed by sheet name, Excel row number and column letter.
+Text is always written as text, never as a formula, on every backend.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from preserve_books import run_forecourt
 from workbooks import build_english
 
-from forecourt.sync.xlsx_write import _cell_tail, _column_tails
+from forecourt.sync.xlsx.sheetdata import _cell_tail, _column_tails
 
 EPOCH = dt.datetime(1899, 12, 30)
 minutes = st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(2199, 12, 31)).map(

@@ -13,7 +13,7 @@ from preserve_books import run_forecourt
 from workbooks import build_english
 
 from forecourt.plan import Chart, ChartSeries
-from forecourt.sync.xlsx_write import PAGE_ROWS, page_breaks
+from forecourt.sync.xlsx.generated import PAGE_ROWS, page_breaks
 
 
 def _stacked(gaps_and_heights: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -68,7 +68,7 @@ def test_generated_sheets_print_one_page_wide_and_added_columns_fit_their_text(t
 
 def test_a_sheet_shrunk_to_the_page_width_fits_more_rows_on_a_page():
     from forecourt.plan import GeneratedSheet
-    from forecourt.sync.xlsx_write import _page_rows
+    from forecourt.sync.xlsx.generated import _page_rows
 
     narrow = GeneratedSheet("KPI", [["x"] * 5])
     wide = GeneratedSheet("KPI", [["x"] * 40])

@@ -15,7 +15,7 @@ from python_calamine import CalamineWorkbook
 
 from forecourt.demo import generate_demo
 from forecourt.sync.xlsx import PARALLEL_REST
-from forecourt.sync.xlsx_write import _write_pieces
+from forecourt.sync.xlsx.package import _write_pieces
 
 LEADS = 6000
 

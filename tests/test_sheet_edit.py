@@ -13,16 +13,9 @@ from hypothesis import strategies as st
 
 from forecourt.plan import CellWrite, ColumnWrites, SheetEdit
 from forecourt.sync.base import column_index, column_letter
-from forecourt.sync.xlsx_write import (
-    DATE_FORMAT,
-    NS_MAIN,
-    Styles,
-    _cell_tail,
-    _chunks,
-    _column_tails,
-    edit_sheet,
-    excel_serial,
-)
+from forecourt.sync.xlsx.package import NS_MAIN, _chunks
+from forecourt.sync.xlsx.sheetdata import _cell_tail, _column_tails, edit_sheet, excel_serial
+from forecourt.sync.xlsx.styles import DATE_FORMAT, Styles
 
 # xf 1 has a date format, xf 2 a number format: a date written over xf 2 gets the engine's.
 STYLES = (f'<styleSheet xmlns="{NS_MAIN}"><numFmts count="1"><numFmt numFmtId="164" '

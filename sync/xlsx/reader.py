@@ -140,7 +140,9 @@ def _survey(path: Path) -> tuple[set[str], dict[str, int]]:
     The KPI, Issues and Log sheets are rebuilt on every run, so they are not worth parsing (a
     big book's Issues sheet holds thousands of rows); only the start of each sheet is
     inflated to look at its A1."""
-    from forecourt.sync.xlsx_write import is_ours, sheet_parts
+    # Imported here rather than at the top: the package module imports forecourt.locks (json,
+    # socket, ...), not worth delaying the start of a read in the background for.
+    from forecourt.sync.xlsx.package import is_ours, sheet_parts
 
     with zipfile.ZipFile(path) as zf:
         infos = {i.filename: i for i in zf.infolist()}
