@@ -72,6 +72,10 @@ class Book:
     issues: list[Issue] = field(default_factory=list)
     as_of: dt.datetime | None = None
     region: str | None = None
+    #: the read this book came from: a :class:`~forecourt.sync.backend.WorkbookId` and the
+    #: workbook's revision then (a plan made from the book names it)
+    identity: Any = None
+    revision: str | None = None
 
     @property
     def errors(self) -> list[Issue]:
@@ -327,7 +331,8 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
     if as_of is None:  # now where the dealer is (the Settings tab's time zone)
         as_of = now_in(settings.time_zone)
     book = Book(tabs.source, settings.language or layout.language, settings, frames["leads"],
-                frames["stock"], frames["team"], infos, issues, as_of, region)
+                frames["stock"], frames["team"], infos, issues, as_of, region, tabs.identity,
+                tabs.revision)
     say("validating")
     validate_book(book)
     return book

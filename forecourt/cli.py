@@ -16,10 +16,14 @@ from typing import Any, NoReturn
 
 from forecourt.errors import (
     CannotWrite,
+    ChangedSinceRead,
+    ConflictStop,
     ExitCode,
     ForecourtError,
     NeedsPerson,
+    NoAccess,
     NoLeadsTab,
+    QuotaExhausted,
     RunUnderWay,
     UnreadableWorkbook,
     WorkbookLocked,
@@ -46,6 +50,14 @@ EXIT_MEANINGS: dict[int, str] = {
                            "file): a person must act; trying again will not help",
     ExitCode.BUSY: "another run on this workbook is under way: try again later (nothing\n"
                    "was written)",
+    ExitCode.NO_ACCESS: "the Google Sheet is not shared with forecourt's account, or does not\n"
+                        "exist: share it (the message names the e-mail) and run again",
+    ExitCode.QUOTA: "the Google Sheets quota is used up for now: try again later (nothing\n"
+                    "was written)",
+    ExitCode.CHANGED: "the workbook changed while forecourt worked on it (another program\n"
+                      "saved it): nothing was written; run again",
+    ExitCode.CONFLICT_STOP: "a safety stop of the sync (a side empty, mass deletions, a key\n"
+                            "column gone): nothing was written; a person must look",
 }
 
 # What 0 and 2 mean for one command, where the general words above would not fit it.
@@ -76,7 +88,7 @@ COMMAND_CODES: dict[str, tuple[int, ...]] = {
     "new": _ALWAYS + (ExitCode.CANNOT_WRITE,),
     "demo": _ALWAYS + _WRITES,  # a workbook it has just written is there and readable
     "check": _ALWAYS + _READS,
-    "run": _ALWAYS + _READS + _WRITES,
+    "run": _ALWAYS + _READS + _WRITES + (ExitCode.CHANGED,),
     "columns": _ALWAYS,
     "codes": _ALWAYS,
 }
@@ -699,6 +711,10 @@ _EXIT_CODE_OF: dict[type[ForecourtError], int] = {
     CannotWrite: ExitCode.CANNOT_WRITE,
     NeedsPerson: ExitCode.NEEDS_PERSON,
     RunUnderWay: ExitCode.BUSY,
+    NoAccess: ExitCode.NO_ACCESS,
+    QuotaExhausted: ExitCode.QUOTA,
+    ChangedSinceRead: ExitCode.CHANGED,
+    ConflictStop: ExitCode.CONFLICT_STOP,
 }
 
 

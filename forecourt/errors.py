@@ -20,6 +20,10 @@ class ExitCode:
     CANNOT_WRITE = 7  # the workbook or its memory could not be written; nothing was changed
     NEEDS_PERSON = 8  # the workbook is read-only (file or folder): retrying will not help
     BUSY = 9  # another forecourt run on this workbook is under way; try again later
+    NO_ACCESS = 10  # the Google Sheet is not shared with forecourt's account, or not found
+    QUOTA = 11  # the Google Sheets quota is used up for now: try again later
+    CHANGED = 12  # the workbook changed while forecourt worked on it: nothing was written
+    CONFLICT_STOP = 13  # a safety stop of the sync: nothing was written, a person must look
 
 
 class ForecourtError(Exception):
@@ -57,3 +61,20 @@ class NeedsPerson(ForecourtError):
 
 class RunUnderWay(ForecourtError):
     """Another run on the same workbook holds its run lock: try again later."""
+
+
+class NoAccess(ForecourtError):
+    """A Google Sheet that is not shared with forecourt's account, or does not exist."""
+
+
+class QuotaExhausted(ForecourtError):
+    """The service's request quota is used up for now: try again later."""
+
+
+class ChangedSinceRead(ForecourtError):
+    """The workbook changed between reading it and writing it: nothing was written."""
+
+
+class ConflictStop(ForecourtError):
+    """A safety stop (one side empty, mass deletions, a key column gone): nothing was
+    written."""

@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -88,9 +88,10 @@ def _skipped(text: str | None) -> tuple[tuple[str, str], ...]:
                  if ": " in part)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Memory:
-    """What the engine remembers between runs; :func:`save` persists it.
+    """What the engine remembers between runs, as it was loaded (or as a run left it:
+    :meth:`updated`). A run never changes it: it returns :class:`MemoryChanges`.
 
     Per-lead memory is kept as frames indexed by lead id (one row per lead, as in the file) so
     that a run looks up and updates 100k leads with whole-column operations.
@@ -101,19 +102,46 @@ class Memory:
     written: pd.DataFrame = field(default_factory=_no_written)
     #: each lead's current status, since when, and the furthest stage it reached
     status: pd.DataFrame = field(default_factory=_no_status)
-    rotation: dict[str, int] = field(default_factory=dict)
-    #: status changes seen by this run: (lead_id, status, seen at)
-    new_history: list[tuple[str, str | None, dt.datetime]] = field(default_factory=list)
-    #: the latest assignments (at most ``recent`` when loaded) and those this run made
-    assignments: list[Assignment] = field(default_factory=list)
-    new_assignments: list[Assignment] = field(default_factory=list)
+    rotation: Mapping[str, int] = field(default_factory=dict)
+    #: the latest assignments (at most ``recent`` when loaded)
+    assignments: tuple[Assignment, ...] = ()
     last_seq: int = 0
 
-    def assign(self, lead_id: str, row: int, owner: str, fallback: bool, reason: str,
-               skipped: Iterable[tuple[str, str]] = ()) -> None:
-        self.last_seq += 1
-        self.new_assignments.append(Assignment(self.last_seq, lead_id, row, owner, fallback,
-                                               reason, tuple(map(tuple, skipped))))
+    def updated(self, changes: MemoryChanges) -> Memory:
+        """This memory with ``changes`` made (a new object; this one stays as it is)."""
+        return Memory(written=merge(self.written, changes.written),
+                      status=merge(self.status, changes.status),
+                      rotation=dict(changes.rotation if changes.rotation is not None
+                                    else self.rotation),
+                      assignments=self.assignments + changes.assignments,
+                      last_seq=max([self.last_seq, *(a.seq for a in changes.assignments)]))
+
+
+@dataclass(frozen=True)
+class MemoryChanges:
+    """What one run adds to the memory: returned by the deciding steps, committed by the
+    caller (:meth:`MemoryStore.save`)."""
+
+    #: rows of ``written`` to replace or add (by lead id); the leads of this run
+    written: pd.DataFrame = field(default_factory=_no_written)
+    #: rows of ``status`` to replace or add (by lead id)
+    status: pd.DataFrame = field(default_factory=_no_status)
+    #: status changes seen by this run: (lead_id, status, seen at)
+    history: tuple[tuple[str, str | None, dt.datetime], ...] = ()
+    #: the assignments this run made, numbered after the memory's last one
+    assignments: tuple[Assignment, ...] = ()
+    #: the whole owner rotation after this run (None: unchanged)
+    rotation: Mapping[str, int] | None = None
+
+
+def assignments_after(memory: Memory, made: Iterable[tuple[str, int, str, bool, str,
+                                                           Iterable[tuple[str, str]]]]
+                      ) -> tuple[Assignment, ...]:
+    """Typed assignment rows for ``(lead_id, row, owner, fallback, reason, skipped)``,
+    numbered after ``memory``'s last one."""
+    return tuple(Assignment(memory.last_seq + k, str(lead), int(row), str(owner), bool(fb),
+                            str(reason), tuple((str(p), str(w)) for p, w in skipped))
+                 for k, (lead, row, owner, fb, reason, skipped) in enumerate(made, start=1))
 
 
 def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -130,9 +158,9 @@ def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 def load(path: Path | str, recent: int = 1000) -> Memory:
     """The memory in ``path`` (the latest ``recent`` assignments); empty when there is none."""
     path = Path(path)
-    memory = Memory()
     if not path.exists():
-        return memory
+        return Memory()
+    parts: dict[str, Any] = {}
     # closing(): `with connect()` only commits; an open handle would block the rename of the
     # new memory over this file on Windows.
     with contextlib.closing(sqlite3.connect(path)) as db:
@@ -141,7 +169,7 @@ def load(path: Path | str, recent: int = 1000) -> Memory:
         rows = db.execute(f"SELECT lead_id, {columns} FROM written").fetchall()
         if rows:
             frame = pd.DataFrame(rows, columns=["lead_id", *WRITTEN_FIELDS], dtype=object)
-            memory.written = frame.set_index("lead_id")
+            parts["written"] = frame.set_index("lead_id")
         rows = db.execute("SELECT lead_id, status, since, furthest FROM status").fetchall()
         if rows:
             frame = pd.DataFrame(rows, columns=["lead_id", "status", "since", "furthest"])
@@ -149,16 +177,16 @@ def load(path: Path | str, recent: int = 1000) -> Memory:
                 .astype("datetime64[us]")
             frame["status"] = frame["status"].astype(object)
             frame["furthest"] = frame["furthest"].astype("int64")
-            memory.status = frame.set_index("lead_id")
-        memory.rotation = dict(db.execute("SELECT person, seq FROM rotation"))
-        memory.assignments = [Assignment(seq, lead, row, owner, bool(fb), reason,
+            parts["status"] = frame.set_index("lead_id")
+        parts["rotation"] = dict(db.execute("SELECT person, seq FROM rotation"))
+        parts["assignments"] = tuple(Assignment(seq, lead, row, owner, bool(fb), reason,
                                          _skipped(skipped))
                               for seq, lead, row, owner, fb, reason, skipped in reversed(
                                   db.execute("SELECT * FROM assignments ORDER BY seq DESC "
-                                             "LIMIT ?", (recent,)).fetchall())]
-        memory.last_seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM assignments") \
+                                             "LIMIT ?", (recent,)).fetchall()))
+        parts["last_seq"] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM assignments") \
             .fetchone()[0]
-    return memory
+    return Memory(**parts)
 
 
 def _insert(db: sqlite3.Connection, table: str, rows: Iterable[tuple], replace: bool = False,
@@ -201,16 +229,18 @@ def _iso(values: pd.Series) -> list[str]:
     return np.char.replace(text, "T", " ").tolist()
 
 
-def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
-         summary: str = "", scratch: bool = False) -> None:
-    """Write ``memory`` in one transaction (all or nothing). Assignments are appended: the
-    file keeps every one ever made.
+def save(path: Path | str, memory: Memory, changes: MemoryChanges | None = None, *,
+         as_of: dt.datetime, workbook: str, summary: str = "", scratch: bool = False) -> None:
+    """Write ``memory`` (as the run left it: :meth:`Memory.updated`) in one transaction (all
+    or nothing). The status changes and assignments of ``changes`` are appended: the file
+    keeps every one ever made.
 
     ``scratch``: ``path`` is a copy that replaces the real file by a rename once complete, so
     SQLite needs no rollback journal for it; the file is flushed to disk at the end instead.
     """
     written = memory.written
     status = memory.status
+    changes = changes or MemoryChanges()
     db = sqlite3.connect(path)
     try:
         if scratch:
@@ -227,11 +257,11 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
                                       _iso(status["since"]), status["furthest"].tolist(),
                                       strict=True))
             _insert(db, "status_history", [(lead, s, at.isoformat(sep=" "))
-                                           for lead, s, at in memory.new_history])
+                                           for lead, s, at in changes.history])
             _insert(db, "assignments", [(seq, lead, row, owner, int(fb), reason,
                                          json.dumps(skipped, ensure_ascii=False))
                                         for seq, lead, row, owner, fb, reason, skipped in
-                                        memory.new_assignments], replace=True)
+                                        changes.assignments], replace=True)
             db.execute("DELETE FROM rotation")
             _insert(db, "rotation", memory.rotation.items())
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
@@ -242,6 +272,3 @@ def save(path: Path | str, memory: Memory, *, as_of: dt.datetime, workbook: str,
     if scratch:
         with open(path, "rb+") as fh:
             os.fsync(fh.fileno())
-    memory.new_history.clear()
-    memory.assignments += memory.new_assignments
-    memory.new_assignments = []

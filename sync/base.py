@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -13,6 +14,12 @@ def column_index(letter: str) -> int:
     for ch in letter:
         n = n * 26 + ord(ch) - 64
     return n - 1
+
+
+def quote_sheet(name: str) -> str:
+    """``Dealer's Leads`` -> ``'Dealer''s Leads'``, as an A1 reference to another sheet needs
+    it (Excel and Google Sheets alike)."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 @cache
@@ -50,8 +57,24 @@ class Tab:
 
 @dataclass
 class Tabs:
-    """A workbook as the engine sees it: its source and its tabs in order."""
+    """A workbook as the engine sees it: its source and its tabs in order, and which workbook
+    at which revision they were read from (a :class:`~forecourt.sync.backend.WorkbookId`; a
+    text that changes whenever the workbook does)."""
 
     source: str
     tabs: list[Tab]
     kind: str = "xlsx"
+    identity: Any = None
+    revision: str | None = None
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as the engine compares it: text stripped, times to the minute, "" for
+    an empty cell (None, NaN, NaT)."""
+    if isinstance(value, str):
+        return value.strip()
+    if value is None or value != value:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    return str(value).strip()

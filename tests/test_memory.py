@@ -31,19 +31,19 @@ minutes = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(
                 max_size=5))
 def test_what_is_saved_loads_back(tmp_path_factory, written, status, rotation, assignments):
     path = tmp_path_factory.mktemp("m") / "book.forecourt.sqlite"
-    memory = mem.Memory()
-    memory.written = pd.DataFrame(list(written.values()), columns=list(mem.WRITTEN_FIELDS),
-                                  index=pd.Index(list(written), dtype=object), dtype=object)
-    memory.status = pd.DataFrame(
+    written_frame = pd.DataFrame(list(written.values()), columns=list(mem.WRITTEN_FIELDS),
+                                 index=pd.Index(list(written), dtype=object), dtype=object)
+    status_frame = pd.DataFrame(
         {"status": pd.Series([s for s, _, _ in status.values()], dtype=object),
          "since": pd.Series([d for _, d, _ in status.values()], dtype="datetime64[us]"),
          "furthest": pd.Series([f for _, _, f in status.values()], dtype="int64")})
-    memory.status.index = pd.Index(list(status), dtype=object)
-    memory.rotation = dict(rotation)
-    for lead, row, owner, fallback, reason, skipped in assignments:
-        memory.assign(lead, row, owner or "Ann", fallback, reason or "", skipped)
-    made = list(memory.new_assignments)
-    mem.save(path, memory, as_of=AS_OF, workbook="book.xlsx")
+    status_frame.index = pd.Index(list(status), dtype=object)
+    made = mem.assignments_after(mem.Memory(), [
+        (lead, row, owner or "Ann", fallback, reason or "", skipped)
+        for lead, row, owner, fallback, reason, skipped in assignments])
+    changes = mem.MemoryChanges(written_frame, status_frame, assignments=made,
+                                rotation=dict(rotation))
+    mem.save(path, mem.Memory().updated(changes), changes, as_of=AS_OF, workbook="book.xlsx")
 
     back = mem.load(path)
     for lead, values in written.items():
@@ -53,7 +53,7 @@ def test_what_is_saved_loads_back(tmp_path_factory, written, status, rotation, a
            for lead, r in back.status.iterrows()}
     assert got == status
     assert back.rotation == rotation
-    assert back.assignments == made
+    assert list(back.assignments) == list(made)
 
 
 def test_merge_keeps_leads_no_longer_in_the_workbook():
@@ -69,16 +69,16 @@ def test_merge_keeps_leads_no_longer_in_the_workbook():
 
 def test_assignments_are_appended_across_runs(tmp_path):
     path = tmp_path / "book.forecourt.sqlite"
-    first = mem.Memory()
-    first.assign("L-1", 2, "Anna", False, "the only eligible person (Anna)")
-    first.assign("L-2", 3, "Ben", True, "nobody was eligible",
-                 [("Anna", "inactive")])
-    mem.save(path, first, as_of=AS_OF, workbook="book.xlsx")
+    first = mem.MemoryChanges(assignments=mem.assignments_after(mem.Memory(), [
+        ("L-1", 2, "Anna", False, "the only eligible person (Anna)", []),
+        ("L-2", 3, "Ben", True, "nobody was eligible", [("Anna", "inactive")])]))
+    mem.save(path, mem.Memory().updated(first), first, as_of=AS_OF, workbook="book.xlsx")
 
     second = mem.load(path)
     assert [a[:4] for a in second.assignments] == [(1, "L-1", 2, "Anna"), (2, "L-2", 3, "Ben")]
-    second.assign("L-3", 4, "Anna", False, "next in rotation", [("Ben", "not chosen")])
-    mem.save(path, second, as_of=AS_OF, workbook="book.xlsx")
+    more = mem.MemoryChanges(assignments=mem.assignments_after(second, [
+        ("L-3", 4, "Anna", False, "next in rotation", [("Ben", "not chosen")])]))
+    mem.save(path, second.updated(more), more, as_of=AS_OF, workbook="book.xlsx")
 
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT seq, lead_id, owner FROM assignments ORDER BY seq").fetchall()
@@ -102,9 +102,9 @@ def test_an_older_memorys_passed_over_text_still_reads(tmp_path):
     """Memories written before the passed-over list was stored as JSON pairs held the text
     "name: why; name: why"; they load as the same pairs."""
     path = tmp_path / "book.forecourt.sqlite"
-    memory = mem.Memory()
-    memory.assign("L-1", 2, "Anna", False, "least busy", [("Ben", "inactive")])
-    mem.save(path, memory, as_of=AS_OF, workbook="book.xlsx")
+    made = mem.MemoryChanges(assignments=mem.assignments_after(mem.Memory(), [
+        ("L-1", 2, "Anna", False, "least busy", [("Ben", "inactive")])]))
+    mem.save(path, mem.Memory().updated(made), made, as_of=AS_OF, workbook="book.xlsx")
     with sqlite3.connect(path) as db:
         db.execute("UPDATE assignments SET skipped = ?",
                    ("Ben: inactive; Cara: at cap (5 open leads)",))

@@ -11,10 +11,17 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecourt.plan import CellWrite, ColumnWrites, SheetEdit
 from forecourt.sync.base import column_index, column_letter
 from forecourt.sync.xlsx.package import NS_MAIN, _chunks
-from forecourt.sync.xlsx.sheetdata import _cell_tail, _column_tails, edit_sheet, excel_serial
+from forecourt.sync.xlsx.sheetdata import (
+    CellWrite,
+    _cell_tail,
+    _column_tails,
+    edit_sheet,
+    excel_serial,
+)
+from forecourt.sync.xlsx.sheetdata import ColumnCells as ColumnWrites
+from forecourt.sync.xlsx.sheetdata import SheetCells as SheetEdit
 from forecourt.sync.xlsx.styles import DATE_FORMAT, Styles
 
 # xf 1 has a date format, xf 2 a number format: a date written over xf 2 gets the engine's.

@@ -7,6 +7,10 @@ the workbook: openpyxl drops charts and images when it re-saves a workbook and n
 touch is copied unchanged (charts, images, pivot tables, comments, the VBA project...), and the
 few parts it does touch are edited as text.
 
+* :mod:`.backend`: :class:`XlsxBackend`, the file behind the backend interface
+  (:mod:`forecourt.sync.backend`): read, apply a plan, commit, and the file's safety around a
+  run (locks, read-only, debris);
+* :mod:`.highlight`: the plan's neutral highlighting rules as Excel conditional formats;
 * :mod:`.reader`: the package's safety checks, then every sheet's values (:func:`read_tabs`,
   :class:`PendingTabs`);
 * :mod:`.package`: the zip package (:class:`Package`), its part paths and relationships, and
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from forecourt.sync.xlsx.apply import apply_plan_to_package
+    from forecourt.sync.xlsx.backend import XlsxBackend
     from forecourt.sync.xlsx.package import (
         TEMP_PREFIX,
         Package,
@@ -54,6 +59,7 @@ _LAZY = {
     "backup_path": "package",
     "replace_atomically": "package",
     "apply_plan_to_package": "apply",
+    "XlsxBackend": "backend",
 }
 
 __all__ = [
@@ -62,6 +68,7 @@ __all__ = [
     "TEMP_PREFIX",
     "Package",
     "PendingTabs",
+    "XlsxBackend",
     "apply_plan_to_package",
     "backup_path",
     "check_package",

@@ -16,33 +16,38 @@ package.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from forecourt.plan import Plan
+from forecourt.errors import UnreadableWorkbook
+from forecourt.plan import GeneratedSheet
 from forecourt.sync.xlsx.generated import apply_generated
 from forecourt.sync.xlsx.package import Package
-from forecourt.sync.xlsx.sheetdata import edit_sheet
+from forecourt.sync.xlsx.sheetdata import SheetCells, edit_sheet
 from forecourt.sync.xlsx.styles import Styles
 
 
-def apply_plan_to_package(pkg: Package, plan: Plan, header_rows: dict[str, int] | None = None,
-                          progress: Callable[[str], None] | None = None) -> Package:
-    """Stage the plan's changes in ``pkg`` (written by :meth:`Package.write`). The plan's cell
-    writes are consumed (emptied) as each sheet is staged, to free them early."""
+def apply_plan_to_package(pkg: Package, edits: Iterable[SheetCells],
+                          sheets: Iterable[GeneratedSheet] = (),
+                          progress: Callable[[str], None] | None = None) -> list[str]:
+    """Stage a plan's changes in ``pkg`` (written by :meth:`Package.write`): the dealer's
+    sheets' cells by row number (``edits``: taken one at a time, so a caller that makes them
+    as they are asked for holds one sheet's cells at a time), then the generated sheets.
+    Returns the names the generated sheets got."""
     say = progress or (lambda _m: None)
     styles = Styles(pkg.get("xl/styles.xml").decode("utf-8"))
-    sheets = pkg.sheets()
-    for edit in plan.edits:
-        part = sheets.get(edit.sheet)
+    parts = pkg.sheets()
+    for edit in edits:
+        part = parts.get(edit.sheet)
         if part is None:
-            raise ValueError(f"sheet {edit.sheet!r} not found in the workbook")
+            raise UnreadableWorkbook(f"sheet {edit.sheet!r} is no longer in the workbook; "
+                                     "nothing was written.", sheet=edit.sheet)
         say(f"writing {edit.cell_count} cells to {edit.sheet}")
-        pieces, changed = edit_sheet(pkg.get(part), edit, styles,
-                                     (header_rows or {}).get(edit.sheet))
-        edit.writes, edit.columns = [], []  # applied: free them before the next sheet
+        pieces, changed = edit_sheet(pkg.get(part), edit, styles)
         pkg.set_pieces(part, pieces, changed)
-    for sheet in plan.sheets:
+        del edit  # staged: free its cells before the next sheet
+    names = []
+    for sheet in sheets:
         say(f"writing sheet {sheet.name}")
-        apply_generated(pkg, sheet, styles)
+        names.append(apply_generated(pkg, sheet, styles))
     pkg.set("xl/styles.xml", styles.xml.encode("utf-8"))
-    return pkg
+    return names

@@ -14,11 +14,14 @@ import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from forecourt.errors import UnreadableWorkbook
-from forecourt.plan import CF_MARKER, ConditionalFormat, SheetEdit, Value
+from forecourt.plan import Value
 from forecourt.sync.base import column_index, column_letter
+from forecourt.sync.xlsx.highlight import CF_MARKER, ConditionalFormat
 from forecourt.sync.xlsx.package import AFTER_WRITE
 from forecourt.sync.xlsx.styles import DATE_FORMAT, Styles
 from forecourt.sync.xlsx.xmltext import _text
@@ -37,6 +40,50 @@ _CELL_WITHOUT_REF = re.compile(rb'<c(?! r=")[\s>/]')
 _TZINFO = operator.attrgetter("tzinfo")
 _FIRST = operator.itemgetter(0)
 _COLUMNS: dict[bytes, int] = {}
+
+
+class CellWrite(NamedTuple):
+    """Set one cell. ``None`` empties it. Datetimes get a date-time number format."""
+
+    row: int
+    column: str
+    value: Value
+
+
+class ColumnCells(NamedTuple):
+    """Many cells of one column: ``rows[k]`` gets ``values[k]``, as one :class:`CellWrite`
+    each would (the engine's columns, 100k leads, ~300k cells)."""
+
+    column: str
+    rows: list[int]
+    values: list[Value]
+
+
+@dataclass
+class SheetCells:
+    """A plan's edit of one sheet by row number and column letter, as this module applies it
+    (:class:`~forecourt.sync.xlsx.backend.XlsxBackend` finds the rows): cells, forecourt's
+    conditional formats, new columns' widths; added headers in ``header_row`` take the style
+    of the dealer's headers."""
+
+    sheet: str
+    writes: list[CellWrite] = field(default_factory=list)
+    conditional_formats: list[ConditionalFormat] = field(default_factory=list)
+    widths: dict[str, float] = field(default_factory=dict)
+    columns: list[ColumnCells] = field(default_factory=list)
+    header_row: int | None = None
+
+    def cells(self) -> Iterator[CellWrite]:
+        """Every write as single cells: ``writes``, then ``columns`` (a later write to the
+        same cell wins)."""
+        yield from self.writes
+        for c in self.columns:
+            for row, value in zip(c.rows, c.values, strict=True):
+                yield CellWrite(row, c.column, value)
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.writes) + sum(len(c.rows) for c in self.columns)
 
 
 def excel_serial(value: dt.datetime | dt.date) -> float:
@@ -370,9 +417,9 @@ _OUR_CF = re.compile(rb"<conditionalFormatting\b[^>]*>(?:(?!</conditionalFormatt
                      + _MARKER + rb".*?</conditionalFormatting>", re.S)
 
 
-def _row_cells(edit: SheetEdit, date_style: int) -> tuple[dict[int, list[_Cell]], int, int]:
+def _row_cells(edit: SheetCells, date_style: int) -> tuple[dict[int, list[_Cell]], int, int]:
     """The edit's writes by row, each row's sorted by column with one write per cell (a
-    later write to a cell wins, as in :meth:`SheetEdit.cells`); and the largest column and row
+    later write to a cell wins, as in :meth:`SheetCells.cells`); and the largest column and row
     written."""
     rows: defaultdict[int, list[_Cell]] = defaultdict(list)
     max_col, max_row = -1, 0
@@ -403,9 +450,12 @@ def _row_cells(edit: SheetEdit, date_style: int) -> tuple[dict[int, list[_Cell]]
     return dict(rows), max_col, max_row
 
 
-def edit_sheet(xml: bytes, edit: SheetEdit, styles: Styles, header_row: int | None = None
+def edit_sheet(xml: bytes, edit: SheetCells, styles: Styles, header_row: int | None = None
                ) -> tuple[Iterator[bytes | memoryview], bool]:
-    """Apply one :class:`SheetEdit` to a worksheet part: (pieces of the new part, changed?)."""
+    """Apply one :class:`SheetCells` to a worksheet part: (pieces of the new part, changed?).
+    ``header_row`` defaults to the edit's."""
+    if header_row is None:
+        header_row = edit.header_row
     if re.search(rb"<\w+:worksheet\b", xml[:2000]):
         raise UnreadableWorkbook(f"sheet {edit.sheet!r} was saved by a program that writes "
                                  "prefixed XML, which forecourt cannot edit safely yet: open "
