@@ -210,7 +210,8 @@ def highlight_rules(cols: dict[str, str], first_row: int, last_row: int, last_co
 
 def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     """Decide every engine-owned cell of the leads (and stock) tab, and the generated sheets."""
-    from forecourt.rules import kpi as kpi_rules
+    from forecourt.rules import sheets
+    from forecourt.rules.kpi import compute_kpis
     from forecourt.rules.routing import assign_owners
     from forecourt.rules.sla import next_actions, opening_hours, waiting_buyers
 
@@ -406,13 +407,12 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     leads["status_since"] = leads["status_since_new"]
     leads["overdue"], leads["due_soon"], leads["stalled"] = overdue, due_soon, stalled
     leads["sla_deadline"] = _first_response_deadline(leads, settings, hours)
-    kpis = kpi_rules.compute_kpis(leads, hours, as_of, settings.kpi_window_days,
-                                  columns=info.columns)
+    kpis = compute_kpis(leads, hours, as_of, settings.kpi_window_days, columns=info.columns)
     log_entries = [(a.row, a.lead_id, a.owner, a.fallback, a.reason, list(a.skipped))
                    for a in (memory.assignments + memory.new_assignments)[-LOG_KEEP:]]
-    plan.sheets = [kpi_rules.kpi_sheet(kpis, lang),
-                   kpi_rules.issues_sheet(issues, as_of, lang),
-                   kpi_rules.log_sheet(log_entries, as_of, lang)]
+    plan.sheets = [sheets.kpi_sheet(kpis, lang),
+                   sheets.issues_sheet(issues, as_of, lang),
+                   sheets.log_sheet(log_entries, as_of, lang)]
 
     summary = {
         "file": book.source,
