@@ -204,7 +204,6 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime,
              revision: str | None = None) -> Outcome:
     """Decide every engine-owned cell of the leads (and stock) tab, and the generated sheets.
     ``revision`` is the read ``book`` came from (the plan says so to its backends)."""
-    from forecourt.rules import kpi as kpi_rules
     from forecourt.rules.sla import opening_hours
 
     settings, lang = book.settings, book.language
@@ -263,7 +262,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime,
         states.overdue, states.due_soon, states.stalled
     leads["sla_deadline"] = first_response_deadline(leads, settings, hours)
     sheets, kpis = _report(leads, issues, memory, assignments, info, hours, as_of, settings,
-                           lang, kpi_rules)
+                           lang)
     plan = Plan(edits, sheets, revision)
 
     summary = {
@@ -290,16 +289,18 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime,
 
 def _report(leads: pd.DataFrame, issues: list[Issue], memory: mem.Memory,
             assignments: tuple[mem.Assignment, ...], info: TabInfo, hours: Any,
-            as_of: dt.datetime, settings: Any, lang: str, kpi_rules: Any
+            as_of: dt.datetime, settings: Any, lang: str
             ) -> tuple[list[GeneratedSheet], dict[str, Any]]:
     """The KPI, Issues and Log sheets, and the KPIs for the summary."""
-    kpis = kpi_rules.compute_kpis(leads, hours, as_of, settings.kpi_window_days,
+    from forecourt.rules import sheets
+    from forecourt.rules.kpi import compute_kpis
+
+    kpis = compute_kpis(leads, hours, as_of, settings.kpi_window_days,
                                   columns=info.columns)
     log_entries = [(a.row, a.lead_id, a.owner, a.fallback, a.reason, list(a.skipped))
                    for a in (memory.assignments + assignments)[-LOG_KEEP:]]
-    return [kpi_rules.kpi_sheet(kpis, lang),
-            kpi_rules.issues_sheet(issues, as_of, lang),
-            kpi_rules.log_sheet(log_entries, as_of, lang)], kpis
+    return [sheets.kpi_sheet(kpis, lang), sheets.issues_sheet(issues, as_of, lang),
+            sheets.log_sheet(log_entries, as_of, lang)], kpis
 
 
 _log = logging.getLogger("forecourt")

@@ -8,8 +8,8 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecourt.book import _grid
 from forecourt.sync.base import Tab
+from forecourt.validators.frames import _grid
 from forecourt.validators.headers import ColumnMap
 
 # Values calamine gives: "" for an empty cell; 0, 0.0 and FALSE are values a row can hold.

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from forecourt.hours import OpeningHours
 from forecourt.issues import make_issue
-from forecourt.rules.kpi import BLANK, compute_kpis, issues_sheet, kpi_sheet, log_sheet
+from forecourt.rules.kpi import BLANK, compute_kpis
+from forecourt.rules.sheets import issues_sheet, kpi_sheet, log_sheet
 from forecourt.settings import DEFAULT_HOURS
 from forecourt.validators.vocabulary import CHANNEL_CLASSES, OPEN_STATUSES, STATUS_ORDER
 

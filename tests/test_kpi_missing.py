@@ -15,7 +15,8 @@ import pytest
 from preserve_books import hermetic_env
 
 from forecourt.book import read_book
-from forecourt.rules.kpi import METRICS, NEEDS, compute_kpis, kpi_sheet, missing_columns
+from forecourt.rules.kpi import METRICS, NEEDS, compute_kpis, missing_columns
+from forecourt.rules.sheets import kpi_sheet
 from forecourt.rules.sla import opening_hours
 from forecourt.settings import Settings, settings_rows
 from forecourt.validators.vocabulary import CHANNEL_CLASSES, LEAD_FIELDS, STATUSES, TAB_NAMES

@@ -36,3 +36,22 @@ def test_the_command_starts_without_pandas(tmp_path):
                   "assert forecourt.read_book.__module__ == 'forecourt.book'", tmp_path)
     assert result.returncode == 0, result.stderr
 
+
+
+def test_validators_do_not_import_the_model():
+    """The model (forecourt.book) calls the validators; they read a book through protocols, so
+    no import runs the other way, not even one inside a function or for type checking."""
+    import ast
+    from pathlib import Path
+
+    import forecourt.validators
+
+    folder = Path(forecourt.validators.__file__).parent
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.name}:{node.lineno}" for n in names
+                      if n == "forecourt.book" or n.startswith("forecourt.book.")]
+    assert not found, found

@@ -1,6 +1,6 @@
 """pandera schemas: one class per tab, one field per column, checks next to the field.
 
-They validate the normalised frames built by :mod:`forecourt.book`. For every column whose
+They validate the normalised frames of :mod:`forecourt.validators.frames`. For every column whose
 typing can fail, the frame carries ``raw_<field>``: the value as typed where it could not be
 read, None elsewhere. Those columns are declared with :func:`readable` (must be empty; the
 field's description is the issue code); other checks are named ``<code>__<field>``, so

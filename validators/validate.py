@@ -9,21 +9,61 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from forecourt.issues import CODES, Issue, make_issue
+from forecourt.validators.frames import empty_frame
 from forecourt.validators.schemas import BUILTIN_CODES, SCHEMAS, raw_code
 from forecourt.validators.text import compact_key
 from forecourt.validators.vin import VIN_CHARS, check_digit
 from forecourt.validators.vocabulary import LEAD_FIELDS
 
-if TYPE_CHECKING:
-    from forecourt.book import Book, TabInfo
+
+# What validation reads of a workbook: :class:`forecourt.book.Book` and its ``TabInfo`` are
+# such, typed here as protocols so that the validators do not import the model that calls them.
+class TabLike(Protocol):
+    """Where a tab's data sits: its sheet, header row and field -> column letter."""
+
+    @property
+    def sheet(self) -> str: ...
+    @property
+    def header_row(self) -> int: ...
+    @property
+    def columns(self) -> Mapping[str, str]: ...
+
+
+class SettingsLike(Protocol):
+    @property
+    def duplicate_window_days(self) -> int: ...
+
+
+class BookLike(Protocol):
+    """A workbook's frames and tabs; validation links the leads to stock in place and sets
+    ``issues``."""
+
+    issues: list[Issue]
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def settings(self) -> SettingsLike: ...
+    @property
+    def leads(self) -> pd.DataFrame: ...
+    @property
+    def stock(self) -> pd.DataFrame: ...
+    @property
+    def team(self) -> pd.DataFrame: ...
+    @property
+    def tabs(self) -> Mapping[str, TabLike | None]: ...
+    @property
+    def as_of(self) -> dt.datetime | None: ...
+
 
 REQUIRED_LEAD_COLUMNS = ("received_at", "source")
 NO_CONTACT_COLUMN = "phone or email"
@@ -52,7 +92,7 @@ _MESSAGES = {
 }
 
 
-def _location(info: TabInfo, fld: str | None) -> str | None:
+def _location(info: TabLike, fld: str | None) -> str | None:
     return info.columns.get(fld) if fld else None
 
 
@@ -80,7 +120,7 @@ def _code_and_field(kind: str, check: str, column: Any) -> tuple[str | None, str
     return BUILTIN_CODES.get((kind, column, check)), column
 
 
-def _schema_issues(kind: str, frame: pd.DataFrame, info: TabInfo) -> list[Issue]:
+def _schema_issues(kind: str, frame: pd.DataFrame, info: TabLike) -> list[Issue]:
     """One issue per failing cell. Failures are grouped by kind (a handful) and each group's
     rows and values are taken by position, so 100k bad cells cost no per-row lookups."""
     absent: frozenset[str] = frozenset()
@@ -149,7 +189,7 @@ def _accepted_headers(fld: str, language: str, limit: int = 4) -> str:
     return ", ".join(words[:limit * 2])
 
 
-def _missing_columns(book: Book) -> list[Issue]:
+def _missing_columns(book: BookLike) -> list[Issue]:
     info = book.tabs["leads"]
     issues = []
     lang = book.language
@@ -172,7 +212,7 @@ def _missing_columns(book: Book) -> list[Issue]:
     return issues
 
 
-def _sold_conflicts(book: Book) -> list[Issue]:
+def _sold_conflicts(book: BookLike) -> list[Issue]:
     """A car whose Sold column and status disagree: counted as sold, and said so."""
     info = book.tabs["stock"]
     stock = book.stock
@@ -192,7 +232,7 @@ def _sold_conflicts(book: Book) -> list[Issue]:
     return issues
 
 
-def _duplicates_in_stock(book: Book) -> list[Issue]:
+def _duplicates_in_stock(book: BookLike) -> list[Issue]:
     info = book.tabs["stock"]
     issues: list[Issue] = []
     for fld, code in (("vin", "duplicate-vin"), ("stock_no", "duplicate-stock-no")):
@@ -211,7 +251,7 @@ def _duplicates_in_stock(book: Book) -> list[Issue]:
     return issues
 
 
-def link_stock(book: Book) -> None:
+def link_stock(book: BookLike) -> None:
     """Add ``stock_vin`` to the leads: the stock VIN each lead is about, where it is known.
 
     A lead names a car by VIN, stock number or registration plate, and dealers type any of
@@ -263,7 +303,7 @@ def link_stock(book: Book) -> None:
 CAR_KEY_PREFIX = "car:"
 
 
-def _not_in_stock(book: Book) -> list[Issue]:
+def _not_in_stock(book: BookLike) -> list[Issue]:
     info = book.tabs["leads"]
     if book.tabs.get("stock") is None:
         return []
@@ -281,7 +321,7 @@ def _not_in_stock(book: Book) -> list[Issue]:
     return issues
 
 
-def _future(book: Book) -> list[Issue]:
+def _future(book: BookLike) -> list[Issue]:
     info = book.tabs["leads"]
     now = book.as_of or dt.datetime.now()
     leads = book.leads
@@ -294,7 +334,7 @@ def _future(book: Book) -> list[Issue]:
             for i in late[late].index]
 
 
-def _duplicate_people(book: Book) -> list[Issue]:
+def _duplicate_people(book: BookLike) -> list[Issue]:
     """The same phone or e-mail again within the window: flag the later row, name the first."""
     info = book.tabs["leads"]
     leads = book.leads
@@ -352,7 +392,7 @@ def _describe_leads(leads: pd.DataFrame, positions: np.ndarray) -> list[str]:
     return out
 
 
-def _duplicate_ids(book: Book) -> list[Issue]:
+def _duplicate_ids(book: BookLike) -> list[Issue]:
     info = book.tabs["leads"]
     ids = book.leads["lead_id"]
     dup = ids.notna() & ids.duplicated(keep="first")
@@ -368,14 +408,12 @@ def _duplicate_ids(book: Book) -> list[Issue]:
 def warm_up() -> None:
     """Validate empty frames once: pandera sets up its backends on first use (about 50 ms),
     which a command can spend while the workbook is still being read."""
-    from forecourt.book import empty_frame
-
     for kind, schema in SCHEMAS.items():
         with contextlib.suppress(pa.errors.SchemaError, pa.errors.SchemaErrors):
             schema.validate(empty_frame(kind), lazy=True)
 
 
-def validate_book(book: Book) -> None:
+def validate_book(book: BookLike) -> None:
     """Append every problem of ``book`` to ``book.issues`` (sorted by sheet order and row)."""
     issues: list[Issue] = []
     if book.tabs.get("stock") is not None:
