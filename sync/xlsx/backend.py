@@ -26,6 +26,8 @@ from forecourt.sync.backend import (
     Progress,
     Skipped,
     WorkbookId,
+    fold_key,
+    key_index,
     locate_rows,
 )
 from forecourt.sync.base import Tabs
@@ -129,10 +131,11 @@ class XlsxBackend:
             pkg = Package.read(self.path)
         applied = Applied()
         tabs = None
-        if plan.revision is None or current != plan.revision:
+        locate = plan.revision is None or current != plan.revision
+        if locate or any(e.appends for e in plan.edits):  # rows to find, or the table's end
             tabs = {t.name: t for t in read_tabs(self.path).tabs}
-        edits = [self._positional(e, tabs.get(e.sheet) if tabs is not None else None,
-                                  tabs is not None, applied.skipped) for e in plan.edits]
+        edits = (self._positional(e, tabs.get(e.sheet) if tabs is not None else None, locate,
+                                  applied.skipped) for e in plan.edits)
         parts = pkg.sheets()
         dealer_parts = {parts[e.sheet] for e in plan.edits if e.sheet in parts}
         names = apply_plan_to_package(pkg, edits, plan.sheets, progress=say)
@@ -162,11 +165,18 @@ class XlsxBackend:
             keep = [k for k, row in enumerate(located.rows) if row is not None]
             columns.append(ColumnCells(c.column, [located.rows[k] for k in keep],
                                        [values[k] for k in keep]))
-        for block in edit.appends:
-            start = (tab.first_row + len(tab.rows)) if tab is not None else edit.header_row + 1
-            for i, row_values in enumerate(block.values):
-                for column, value in zip(block.columns, row_values, strict=True):
-                    writes.append(CellWrite(start + i, column, value))
+        if edit.appends:
+            index = key_index(tab, edit.header_row, edit.key_column) if tab is not None else {}
+            end = max(tab.first_row + len(tab.rows) - 1, edit.header_row) if tab is not None \
+                else edit.header_row
+            for block in edit.appends:
+                for key, row_values in zip(block.keys, block.values, strict=True):
+                    row = index.get(fold_key(key))
+                    if row is None:  # a key the sheet has is written in place, never twice
+                        end += 1
+                        row = index[fold_key(key)] = end
+                    for column, value in zip(block.columns, row_values, strict=True):
+                        writes.append(CellWrite(row, column, value))
         return SheetCells(edit.sheet, writes, conditional_formats(edit.highlights),
                           {c.column: c.width for c in edit.new_columns if c.width is not None},
                           columns, header_row=edit.header_row)
