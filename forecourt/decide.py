@@ -163,6 +163,14 @@ def _status_since_estimates(leads: pd.DataFrame) -> pd.Series:
     return leads["received_at"].where(is_new, later)
 
 
+def _statuses(column: pd.Series) -> np.ndarray:
+    """A status column as objects, "\0" where empty (whatever the frame's dtype: a memory
+    loaded from SQLite holds objects, one kept in memory pandas' string dtype)."""
+    values = column.to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = "\0"
+    return values
+
+
 @dataclass(frozen=True)
 class History:
     """Each lead's status since and furthest stage, and the status changes this run saw."""
@@ -188,8 +196,7 @@ def decide_history(leads: pd.DataFrame, status_memory: pd.DataFrame, as_of: dt.d
     status = leads["status"].to_numpy(dtype=object)
     has_rec = rec["since"].notna().to_numpy()
     rec_since = rec["since"].to_numpy(dtype="datetime64[us]")
-    same = has_rec & (rec["status"].fillna("\0").to_numpy(dtype=object)
-                      == leads["status"].fillna("\0").to_numpy(dtype=object))
+    same = has_rec & (_statuses(rec["status"]) == _statuses(leads["status"]))
     moved = has_rec & ~same
     last = leads["last_contact_at"].to_numpy(dtype="datetime64[us]")
     stamp = np.datetime64(as_of, "us")

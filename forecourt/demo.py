@@ -4,7 +4,8 @@
 English, German or Polish: leads from WhatsApp, portals, phone and walk-ins over the 60 days
 before ``as_of``, in plausible hours, with statuses that agree with the evidence columns
 (first response, last contact, appointment), a stock list keyed by valid VINs, a team of four
-and the Settings tab.
+and the Settings tab. ``demo_backend(leads)`` is the same workbook as grids of values in
+memory (:class:`~forecourt.sync.grid.GridBackend`), for running the engine without a file.
 
 ``as_of`` is the demo's now; by default the moment it is made (to the minute, as
 ``forecourt run`` takes it), so that a run on the file right after, with the real clock, and
@@ -42,14 +43,12 @@ import random
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING, Any
 
 from forecourt.hours import OpeningHours
 from forecourt.settings import Settings, now_in, settings_rows
+from forecourt.sync.base import column_letter
+from forecourt.sync.xlsx.create import NewSheet, create_workbook
 from forecourt.validators.vin import check_digit
 from forecourt.validators.vocabulary import (
     CHANNELS,
@@ -62,9 +61,10 @@ from forecourt.validators.vocabulary import (
     TEAM_FIELDS,
 )
 
+if TYPE_CHECKING:
+    from forecourt.sync.grid import GridBackend
+
 WINDOW_DAYS = 60
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-DATE_FORMAT = "yyyy-mm-dd"
 COUNTRIES = {"en": "GB", "de": "DE", "pl": "PL"}
 
 LEAD_COLUMNS = (
@@ -449,7 +449,9 @@ class _Car:
 
 
 class _Demo:
-    """Builds all values in memory (plain Python), then :meth:`write` streams them out."""
+    """Builds all values in memory (plain Python); :meth:`grids` lays them out as the
+    workbook's tabs, for a file (:func:`generate_demo`) or grids in memory
+    (:func:`demo_backend`)."""
 
     def __init__(self, leads: int, seed: int, as_of: dt.datetime, language: str) -> None:
         self.n = leads
@@ -1088,52 +1090,33 @@ class _Demo:
         out["stock"] = {s: sum(1 for c in self.cars if c.status == s) for s in STOCK_STATUSES}
         return out
 
-    # -- write ---------------------------------------------------------------------------
+    # -- content -------------------------------------------------------------------------
 
-    def write(self, path: Path) -> None:
+    def grids(self) -> list[NewSheet]:
+        """The workbook's content as plain data, in no file format: per tab its name, rows of
+        values (header first; datetimes, dates, None for an empty cell), column widths, the
+        columns of date-times and dates, and whether the header row is frozen."""
         lang = self.lang
-        wb = Workbook(write_only=True)
 
-        def header(fields: dict, columns: tuple[str, ...]) -> list[str]:
+        def header(fields: dict, columns: tuple[str, ...]) -> list[Any]:
             return [fields[c][lang][0] for c in columns]
 
-        def sheet(kind: str, widths: list[int]):
-            ws = wb.create_sheet(TAB_NAMES[kind][lang][0])
-            ws.freeze_panes = "A2"
-            for k, w in enumerate(widths, 1):
-                ws.column_dimensions[get_column_letter(k)].width = w
-            return ws
+        def widths(values: list[int]) -> dict[str, float]:
+            return {column_letter(k): w for k, w in enumerate(values)}
 
-        # Leads
-        ws = sheet("leads", [10, 17, 22, 18, 28, 16, 20, 9, 24, 18, 16, 48, 17, 17, 17, 17,
-                             8, 8, 9, 11, 36])
-        ws.append(header(LEAD_FIELDS, LEAD_COLUMNS))
-        stamp = WriteOnlyCell(ws)
-        stamp.number_format = DATETIME_FORMAT
-        stamp_style = stamp._style
-        day = WriteOnlyCell(ws)
-        day.number_format = DATE_FORMAT
-        day_style = day._style
+        def letters(columns: tuple[str, ...], *names: str) -> frozenset[str]:
+            return frozenset(column_letter(columns.index(n)) for n in names)
 
         base = self.base
         minutes = dt.timedelta(minutes=1)
 
-        def when(t: int | None) -> Cell | None:
-            if t is None:
-                return None
-            return Cell(ws, 1, 1, base + minutes * t, stamp_style)
-
-        def text(value: str | None) -> Any:
-            if value is None or value[:1] != "=":
-                return value
-            cell = WriteOnlyCell(ws, value)
-            cell.data_type = "s"  # untrusted text, never a formula
-            cell.quotePrefix = True
-            return cell
+        def when(t: int | None) -> dt.datetime | None:
+            return None if t is None else base + minutes * t
 
         status_word = {s: STATUSES[s][lang][0] for s in STATUSES}
         cars = self.cars
         fmt = self.format_phone
+        leads: list[list[Any]] = [header(LEAD_FIELDS, LEAD_COLUMNS)]
         for lead in self.leads:
             car = cars[lead.car] if lead.car is not None else None
             vin = stock_no = None
@@ -1142,42 +1125,64 @@ class _Demo:
                     vin = car.vin
                 elif lead.link == "stock_no":
                     stock_no = car.stock_no
-            ws.append([
-                lead.lead_id, when(lead.received), text(lead.name),
+            leads.append([
+                lead.lead_id, when(lead.received), lead.name,
                 fmt(*lead.phone) if lead.phone else None, lead.email, lead.source, vin,
-                stock_no, text(lead.wanted), status_word[lead.status], lead.owner,
-                text(lead.action), when(lead.due), when(lead.first), when(lead.last),
-                when(lead.appt), lead.trade_in, lead.finance, lead.budget, lead.store,
-                text(lead.notes),
+                stock_no, lead.wanted, status_word[lead.status], lead.owner, lead.action,
+                when(lead.due), when(lead.first), when(lead.last), when(lead.appt),
+                lead.trade_in, lead.finance, lead.budget, lead.store, lead.notes,
             ])
 
-        # Stock
-        ws = sheet("stock", [20, 9, 14, 16, 7, 12, 10, 10, 13, 12, 11, 34])
-        ws.append(header(STOCK_FIELDS, STOCK_COLUMNS))
         stock_word = {s: STOCK_STATUSES[s][lang][0] for s in STOCK_STATUSES}
-        for car in cars:
-            eta = None if car.eta is None else Cell(ws, 1, 1, car.eta, day_style)
-            ws.append([car.vin, car.stock_no, car.make, car.model, car.year, car.body,
-                       car.price, car.mileage, stock_word[car.status], eta, car.store,
-                       car.notes])
+        stock: list[list[Any]] = [header(STOCK_FIELDS, STOCK_COLUMNS)]
+        stock += [[car.vin, car.stock_no, car.make, car.model, car.year, car.body, car.price,
+                   car.mileage, stock_word[car.status], car.eta, car.store, car.notes]
+                  for car in cars]
 
-        # Team
-        ws = sheet("team", [22, 8, 10, 18, 18, 11, 7, 30, 18])
-        ws.append(header(TEAM_FIELDS, TEAM_COLUMNS))
-        for p in self.team:
-            ws.append([p["name"], self.loc["yes"] if p["active"] else self.loc["no"], p["days"],
-                       ", ".join(p["stores"]), p["makes"] or None, p["languages"], p["cap"],
-                       p["email"], p["phone"]])
+        yes, no = self.loc["yes"], self.loc["no"]
+        team: list[list[Any]] = [header(TEAM_FIELDS, TEAM_COLUMNS)]
+        team += [[p["name"], yes if p["active"] else no, p["days"], ", ".join(p["stores"]),
+                  p["makes"] or None, p["languages"], p["cap"], p["email"], p["phone"]]
+                 for p in self.team]
 
-        # Settings
-        ws = wb.create_sheet(TAB_NAMES["settings"][lang][0])
-        ws.column_dimensions["A"].width = 30
-        ws.column_dimensions["B"].width = 14
-        ws.column_dimensions["C"].width = 50
-        for row in settings_rows(self.settings, lang):
-            ws.append([None if v == "" else v for v in row])
+        settings = [[None if v == "" else v for v in row]
+                    for row in settings_rows(self.settings, lang)]
 
-        wb.save(path)
+        return [
+            NewSheet(TAB_NAMES["leads"][lang][0], leads,
+                     widths([10, 17, 22, 18, 28, 16, 20, 9, 24, 18, 16, 48, 17, 17, 17, 17,
+                             8, 8, 9, 11, 36]),
+                     datetime_columns=letters(LEAD_COLUMNS, "received_at", "due",
+                                              "first_response_at", "last_contact_at",
+                                              "appointment_at"),
+                     freeze_header=True),
+            NewSheet(TAB_NAMES["stock"][lang][0], stock,
+                     widths([20, 9, 14, 16, 7, 12, 10, 10, 13, 12, 11, 34]),
+                     date_columns=letters(STOCK_COLUMNS, "eta"), freeze_header=True),
+            NewSheet(TAB_NAMES["team"][lang][0], team,
+                     widths([22, 8, 10, 18, 18, 11, 7, 30, 18]), freeze_header=True),
+            # The holidays (column B) are dates; the rest of the column is text and numbers.
+            NewSheet(TAB_NAMES["settings"][lang][0], settings, widths([30, 14, 50]),
+                     date_columns=frozenset("B")),
+        ]
+
+
+def demo_backend(leads: int = 300, *, seed: int = 7, as_of: dt.datetime | dt.date | None = None,
+                 language: str = "en") -> GridBackend:
+    """The demo workbook of :func:`generate_demo` (same arguments, same values) as grids in
+    memory, without any file: ``run(demo_backend(50, as_of=t), as_of=t)``.
+
+    Values only (no widths or formats): each tab a rectangle padded with ``""`` for empty
+    cells, as a file's tabs are read."""
+    from forecourt.sync.grid import GridBackend
+
+    demo = _make(leads, seed, as_of, language)
+    grids = {}
+    for sheet in demo.grids():
+        width = max((len(row) for row in sheet.rows), default=0)
+        grids[sheet.name] = [["" if v is None else v for v in row] + [""] * (width - len(row))
+                             for row in sheet.rows]
+    return GridBackend(grids, name=f"forecourt-demo-{language}")
 
 
 def generate_demo(path: Path | str, leads: int = 300, *, seed: int = 7,
@@ -1189,15 +1194,17 @@ def generate_demo(path: Path | str, leads: int = 300, *, seed: int = 7,
     ``as_of``: by default now (see :func:`demo_as_of`); a date means 10:00 that day.
     Deterministic: the same arguments, ``as_of`` included, give the same cell values.
     """
+    return create_workbook(path, _make(leads, seed, as_of, language).grids())
+
+
+def _make(leads: int, seed: int, as_of: dt.datetime | dt.date | None, language: str) -> _Demo:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     if leads < 0:
         raise ValueError("leads must not be negative")
-    path = Path(path)
     demo = _Demo(int(leads), seed, demo_as_of(as_of), language)
     demo.build()
-    demo.write(path)
-    return path
+    return demo
 
 
 def demo_as_of(as_of: dt.datetime | dt.date | None = None) -> dt.datetime:

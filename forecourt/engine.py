@@ -38,7 +38,7 @@ from forecourt.decide import (
 from forecourt.issues import Issue
 from forecourt.plan import ColumnWrites, GeneratedSheet, Highlight, NewColumn, Plan, SheetEdit
 from forecourt.store import memory_store
-from forecourt.sync.base import column_index, column_letter
+from forecourt.sync.base import cell_text, column_index, column_letter
 from forecourt.validators.vocabulary import (
     CLOSED_STATUSES,
     LEAD_FIELDS,
@@ -192,7 +192,7 @@ def _stock_edit(book: Book, leads: pd.DataFrame, lang: str) -> SheetEdit | None:
         keys.append("" if key is None or key != key else str(key))
         rows.append(int(row))
         values.append(int(n) if n else None)
-        expected.append("" if cur != cur else str(cur))
+        expected.append(cell_text(cur))
     if not keys and not new_columns:
         return None
     writes = (ColumnWrites(column, keys, rows, values, expected),) if keys else ()

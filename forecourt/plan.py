@@ -41,6 +41,23 @@ def _frozen(values: Any, dtype: Any = object) -> np.ndarray:
     return array
 
 
+class FrozenList(list):
+    """A list that cannot be changed (it still compares equal to a list with the same items):
+    a generated sheet's rows, which every backend reads and none may change."""
+
+    def _frozen(self, *_args: Any, **_kwargs: Any) -> None:
+        raise TypeError("a plan's generated sheet cannot be changed")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen  # type: ignore[assignment]
+    append = extend = insert = pop = remove = clear = sort = reverse = _frozen  # type: ignore
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenList, (list(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self))
+
+
 def _mapping(value: Mapping | None) -> Mapping:
     return MappingProxyType(dict(value or {}))
 
@@ -255,7 +272,7 @@ class Chart:
 class GeneratedSheet:
     """A sheet the engine owns and rewrites on every run (Issues, KPI, Log).
 
-    ``rows`` start at A1 (no backend changes them). ``links`` maps (row, column letter) to a
+    ``rows`` start at A1 (read-only lists). ``links`` maps (row, column letter) to a
     :class:`Link` inside the workbook. ``formats`` maps a column letter to a number format for
     its numbers and dates (``0.0%``, ``yyyy-mm-dd hh:mm``).
     """
@@ -270,6 +287,7 @@ class GeneratedSheet:
     freeze_row: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", FrozenList(FrozenList(r) for r in self.rows))
         object.__setattr__(self, "links", _mapping(self.links))
         object.__setattr__(self, "widths", _mapping(self.widths))
         object.__setattr__(self, "bold_rows", frozenset(self.bold_rows))

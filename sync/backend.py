@@ -172,7 +172,8 @@ def key_index(tab: Tab, header_row: int, key_column: str | None) -> dict[str, in
 
 @dataclass(frozen=True)
 class Located:
-    """Where one column's writes go: ``rows[k]`` for the k-th write, None where skipped."""
+    """Where one column's writes go: ``rows[k]`` for the k-th write, None where there is
+    nothing to write (skipped, or the cell holds the value already)."""
 
     rows: list[int | None]
     skipped: list[Skipped]
@@ -182,8 +183,10 @@ def locate_rows(edit: SheetEdit, writes: ColumnWrites, tab: Tab | None) -> Locat
     """The row of each write of ``writes`` in ``tab`` as it is now (a backend whose sheet
     changed since the plan was made). A key found in the key column gives its row; a key not
     found there writes where the plan read it only if that row still has no key (a lead the
-    run gave its id). The cell must still hold what the engine read (``expected``) or the
-    value the plan writes (applied before); else it is a person's edit and is skipped."""
+    run gave its id). A cell that already holds the plan's value needs no write (the plan was
+    applied before: a retry, the other side of a sync): its row is None, and it is not
+    skipped. Otherwise the cell must still hold what the engine read (``expected``); else it
+    is a person's edit and is skipped."""
     index = key_index(tab, edit.header_row, edit.key_column) if tab is not None else {}
     key_j = column_index(edit.key_column) if edit.key_column else None
     j = column_index(writes.column)
@@ -200,7 +203,10 @@ def locate_rows(edit: SheetEdit, writes: ColumnWrites, tab: Tab | None) -> Locat
             skipped.append(Skipped(edit.sheet, key, writes.column, "row not found"))
             continue
         now = cell_text(_cell(tab, row, j)) if tab is not None else ""
-        if now != (expected or "") and now != cell_text(value):
+        if now == cell_text(value) and tab is not None:
+            rows.append(None)  # holds it already
+            continue
+        if now != (expected or ""):
             rows.append(None)
             skipped.append(Skipped(edit.sheet, key, writes.column, "changed since read",
                                    expected or "", now))

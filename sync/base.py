@@ -77,4 +77,6 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%dT%H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 1.0 as a spreadsheet stores it, 1 as the engine wrote it
     return str(value).strip()

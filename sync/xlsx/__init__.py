@@ -10,6 +10,7 @@ few parts it does touch are edited as text.
 * :mod:`.backend`: :class:`XlsxBackend`, the file behind the backend interface
   (:mod:`forecourt.sync.backend`): read, apply a plan, commit, and the file's safety around a
   run (locks, read-only, debris);
+* :mod:`.create`: a new workbook from rows of values (:func:`create_workbook`: the demo);
 * :mod:`.highlight`: the plan's neutral highlighting rules as Excel conditional formats;
 * :mod:`.reader`: the package's safety checks, then every sheet's values (:func:`read_tabs`,
   :class:`PendingTabs`);
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from forecourt.sync.xlsx.apply import apply_plan_to_package
     from forecourt.sync.xlsx.backend import XlsxBackend
+    from forecourt.sync.xlsx.create import NewSheet, create_workbook
     from forecourt.sync.xlsx.package import (
         TEMP_PREFIX,
         Package,
@@ -60,10 +62,12 @@ _LAZY = {
     "replace_atomically": "package",
     "apply_plan_to_package": "apply",
     "XlsxBackend": "backend",
+    "NewSheet": "create", "create_workbook": "create",  # a new workbook from plain content
 }
 
 __all__ = [
     "MAX_UNCOMPRESSED",
+    "NewSheet",
     "PARALLEL_REST",
     "TEMP_PREFIX",
     "Package",
@@ -72,6 +76,7 @@ __all__ = [
     "apply_plan_to_package",
     "backup_path",
     "check_package",
+    "create_workbook",
     "read_tabs",
     "replace_atomically",
 ]

@@ -30,7 +30,7 @@ from forecourt.sync.backend import (
     key_index,
     locate_rows,
 )
-from forecourt.sync.base import Tabs
+from forecourt.sync.base import Tab, Tabs, cell_text, column_index
 from forecourt.sync.xlsx.apply import apply_plan_to_package
 from forecourt.sync.xlsx.highlight import conditional_formats
 from forecourt.sync.xlsx.package import TEMP_PREFIX, Package, backup_path, replace_atomically
@@ -153,7 +153,9 @@ class XlsxBackend:
     def _positional(self, edit: SheetEdit, tab: Any, locate: bool,
                     skipped: list[Skipped]) -> SheetCells:
         """The edit by row number and column letter, as the sheet editor takes it."""
-        writes = [CellWrite(edit.header_row, c.column, c.header) for c in edit.new_columns]
+        writes = [CellWrite(edit.header_row, c.column, c.header) for c in edit.new_columns
+                  if tab is None or cell_text(_cell(tab, edit.header_row, c.column))
+                  != cell_text(c.header)]
         columns = []
         for c in edit.columns:
             values = c.python_values()
@@ -175,8 +177,9 @@ class XlsxBackend:
                     if row is None:  # a key the sheet has is written in place, never twice
                         end += 1
                         row = index[fold_key(key)] = end
-                    for column, value in zip(block.columns, row_values, strict=True):
-                        writes.append(CellWrite(row, column, value))
+                    writes += [CellWrite(row, column, value) for column, value
+                               in zip(block.columns, row_values, strict=True)
+                               if cell_text(_cell(tab, row, column)) != cell_text(value)]
         return SheetCells(edit.sheet, writes, conditional_formats(edit.highlights),
                           {c.column: c.width for c in edit.new_columns if c.width is not None},
                           columns, header_row=edit.header_row)
@@ -207,3 +210,8 @@ class XlsxBackend:
                               "(is the disk full, or the folder read-only?).",
                               path=self.dest) from exc
         return Committed(True, str(self.dest), str(backup_path(self.dest)) if backup else None)
+
+
+def _cell(tab: Tab, row: int, column: str) -> object:
+    i, j = row - tab.first_row, column_index(column) - tab.first_col
+    return tab.rows[i][j] if 0 <= i < len(tab.rows) and 0 <= j < len(tab.rows[i]) else ""
