@@ -19,6 +19,7 @@ import pandas as pd
 
 from forecourt.issues import Issue, make_issue
 from forecourt.sync.base import cell_text as cell_minute
+from forecourt.sync.base import fold_key
 from forecourt.validators.vocabulary import CHANNEL_CLASSES, STATUS_ORDER
 
 CONTACTED = STATUS_ORDER.index("Contacted")
@@ -43,18 +44,20 @@ def stable_id(*parts: Any) -> str:
 
 
 def assign_ids(leads: pd.DataFrame) -> pd.Series:
-    """Lead ids for rows without one (others keep theirs); unique within the sheet."""
+    """Lead ids for rows without one (others keep theirs); unique within the sheet as the
+    backends compare keys (without case, spaces or dashes: a typed ``l-abc1234`` takes
+    ``L-ABC1234``)."""
     ids = leads["lead_id"].copy()
-    taken = set(ids.dropna())
+    taken = {fold_key(i) for i in ids.dropna()}
     missing = leads.loc[ids.isna(), ["received_at", "phone", "email", "name", "source"]]
     made = []
     for parts in missing.itertuples(index=False, name=None):
         new = stable_id(*parts)
         candidate, k = new, 2
-        while candidate in taken:
+        while fold_key(candidate) in taken:
             candidate, k = f"{new}-{k}", k + 1
         made.append(candidate)
-        taken.add(candidate)
+        taken.add(fold_key(candidate))
     if made:
         ids[missing.index] = made
     return ids
@@ -196,16 +199,22 @@ def decide_history(leads: pd.DataFrame, status_memory: pd.DataFrame, as_of: dt.d
     status = leads["status"].to_numpy(dtype=object)
     has_rec = rec["since"].notna().to_numpy()
     rec_since = rec["since"].to_numpy(dtype="datetime64[us]")
-    same = has_rec & (_statuses(rec["status"]) == _statuses(leads["status"]))
-    moved = has_rec & ~same
+    # A row copied with its lead id (flagged duplicate-lead-id) is not the lead: the first
+    # row is. The copy neither moves the lead's history nor is remembered for it.
+    copy = leads["lead_id"].duplicated(keep="first").to_numpy()
+    same = has_rec & ~copy & (_statuses(rec["status"]) == _statuses(leads["status"]))
+    moved = has_rec & ~copy & ~same
     last = leads["last_contact_at"].to_numpy(dtype="datetime64[us]")
     stamp = np.datetime64(as_of, "us")
     moved_since = np.where((last > rec_since) & (last <= stamp), last, stamp)
     from_book = leads["status_since"].fillna(estimate).to_numpy(dtype="datetime64[us]")
     since = np.where(same, rec_since, np.where(moved, moved_since, from_book))
     furthest = np.maximum(stage, rec["furthest"].fillna(0).to_numpy(dtype="int64"))
-    frame = pd.DataFrame({"status": status, "since": since, "furthest": furthest},
-                         index=pd.Index(lead_ids, dtype=object, name="lead_id"))
+    lead = ~copy
+    frame = pd.DataFrame({"status": status[lead], "since": since[lead],
+                          "furthest": furthest[lead]},
+                         index=pd.Index(leads["lead_id"][lead].tolist(), dtype=object,
+                                        name="lead_id"))
     return History(pd.Series(since, index=leads.index, dtype="datetime64[us]"),
                    pd.Series(furthest, index=leads.index, dtype="int64"), frame,
                    tuple((lead_ids[k], status[k], as_of) for k in np.flatnonzero(moved)))

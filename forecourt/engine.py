@@ -256,7 +256,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime,
                                 assignments=assignments, rotation=owners.rotation)
 
     # KPI, Issues and Log sheets.
-    leads["due"] = dues.due
+    leads["next_action"], leads["due"] = dues.next_action, dues.due
     leads["status_since"] = history.since
     leads["overdue"], leads["due_soon"], leads["stalled"] = \
         states.overdue, states.due_soon, states.stalled

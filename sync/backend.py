@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from forecourt.plan import ColumnWrites, Plan, SheetEdit
-from forecourt.sync.base import Tab, Tabs, cell_text, column_index
+from forecourt.sync.base import Tab, Tabs, cell_text, column_index, fold_key
 
 Progress = Callable[[str], None]
 
@@ -143,15 +143,6 @@ def no_guard() -> Iterator[list[str]]:
 
 
 # Finding rows by key ----------------------------------------------------------------------
-
-def fold_key(value: Any) -> str:
-    """A key as compared across backends: text without spaces or dashes, upper case (a VIN
-    typed ``wvw zzz…`` is the same car; a lead id keeps its meaning)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    return text.replace(" ", "").replace("-", "").upper()
-
 
 def key_index(tab: Tab, header_row: int, key_column: str | None) -> dict[str, int]:
     """Key -> row number of every row below ``header_row`` whose key cell holds one (the

@@ -68,6 +68,15 @@ class Tabs:
     revision: str | None = None
 
 
+def fold_key(value: Any) -> str:
+    """A key as backends compare it: text without spaces or dashes, upper case (a VIN typed
+    ``wvw zzz…`` is the same car; ``l-abc`` the same lead as ``L-ABC``)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return text.replace(" ", "").replace("-", "").upper()
+
+
 def cell_text(value: Any) -> str:
     """A cell's value as the engine compares it: text stripped, times to the minute, "" for
     an empty cell (None, NaN, NaT)."""
