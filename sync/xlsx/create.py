@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forecourt.locks import TEMP_PREFIX
 from forecourt.sync.base import column_index
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -59,11 +57,9 @@ def create_workbook(path: Path | str, sheets: Iterable[NewSheet]) -> Path:
     from openpyxl import Workbook
 
     dest = Path(path)
-    # The same name as the engine's own temporary workbook (TEMP_PREFIX, pid, name): a killed
-    # run's leftover is recognised and removed by forecourt.locks.remove_debris.
-    tmp = dest.with_name(f"{TEMP_PREFIX}{os.getpid()}-{dest.name}")
     wb = Workbook(write_only=True)
-    try:
+
+    def write(tmp: Path) -> None:
         try:
             names: set[str] = set()
             for sheet in sheets:
@@ -82,18 +78,10 @@ def create_workbook(path: Path | str, sheets: Iterable[NewSheet]) -> Path:
         except BaseException:
             _discard(wb)
             raise
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-        if hasattr(os, "O_DIRECTORY"):
-            fd = os.open(dest.parent, os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    from forecourt.sync.xlsx.package import write_atomically
+
+    write_atomically(dest, write)
     return dest
 
 

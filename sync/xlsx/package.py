@@ -363,14 +363,23 @@ def backup_path(path: Path) -> Path:
 
 def replace_atomically(pkg: Package, dest: Path, *, backup: bool = True,
                        before_replace: Callable[[], None] | None = None) -> None:
-    """Write to a temporary file beside ``dest``, flush it to disk, keep the old version as a
-    backup, then rename over ``dest`` in one step: a crash leaves the old file or the new one,
-    never half of either. ``before_replace`` runs just before the backup and rename; if it
-    raises, ``dest`` is left as it was."""
+    """Write ``pkg`` over ``dest`` with :func:`write_atomically`, keeping the old version as a
+    backup."""
+    write_atomically(dest, pkg.write, backup=backup, before_replace=before_replace)
+
+
+def write_atomically(dest: Path, write: Callable[[Path], None], *, backup: bool = False,
+                     before_replace: Callable[[], None] | None = None) -> None:
+    """``write`` a temporary file beside ``dest``, flush it to disk, keep the old version as a
+    backup (``backup``), then rename over ``dest`` in one step: a crash leaves the old file or
+    the new one, never half of either. ``before_replace`` runs just before the backup and
+    rename; if it (or ``write``) raises, ``dest`` is left as it was. The temporary file is
+    named as a killed run's leftovers are recognised (:func:`forecourt.locks.remove_debris`).
+    """
     dest = Path(dest)
     tmp = dest.with_name(f"{TEMP_PREFIX}{os.getpid()}-{dest.name}")
     try:
-        pkg.write(tmp)
+        write(tmp)
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
         if before_replace is not None:
