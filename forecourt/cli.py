@@ -324,6 +324,10 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{_plural(overall.get('leads') or 0, 'lead')}, {response}")
     print(f"  {_plural(summary['errors'], 'error')}, {_plural(summary['warnings'], 'warning')} "
           "(see the Issues sheet)")
+    skipped = summary.get("skipped") or []
+    if skipped:
+        print(f"  {_plural(len(skipped), 'cell')} left as they are: changed in the workbook "
+              "while forecourt worked (a person's entry wins; the next run takes them up)")
     if args.dry_run:
         print("  dry run: nothing was written")
     elif result.written and summary.get("only_generated"):
