@@ -36,7 +36,15 @@ from forecourt.decide import (
     first_response_deadline,
 )
 from forecourt.issues import Issue
-from forecourt.plan import ColumnWrites, GeneratedSheet, Highlight, NewColumn, Plan, SheetEdit
+from forecourt.plan import (
+    Anchors,
+    ColumnWrites,
+    GeneratedSheet,
+    Highlight,
+    NewColumn,
+    Plan,
+    SheetEdit,
+)
 from forecourt.store import memory_store
 from forecourt.sync.base import cell_text, column_index, column_letter
 from forecourt.validators.vocabulary import (
@@ -162,9 +170,15 @@ def _lead_edit(info: TabInfo, table: _LeadColumns, leads: pd.DataFrame,
     last_row = max(int(leads["row"].max()) if len(leads) else first_row, first_row) + 1000
     new_columns = [NewColumn(letter, LEAD_FIELDS[f][lang][0], _width(f, values[f]))
                    for f, letter in table.new.items()]
+    anchors = None
+    typed = cells.book_leads["lead_id"]
+    unsure = (typed.isna() | typed.duplicated(keep=False)).to_numpy()
+    if unsure.any() and "name" in info.columns:  # rows known by their name, not their key
+        anchors = Anchors(info.columns["name"], keys[unsure], rows[unsure],
+                          cells.book_leads["name"].fillna("").to_numpy(dtype=object)[unsure])
     edit = SheetEdit(info.sheet, info.header_row, table.cols["lead_id"], new_columns, columns,
                      highlights=highlight_rules(table.cols, first_row, last_row, table.last,
-                                                settings, lang))
+                                                settings, lang), anchors=anchors)
     return edit, sum(len(c) for c in columns)
 
 
@@ -200,10 +214,11 @@ def _stock_edit(book: Book, leads: pd.DataFrame, lang: str) -> SheetEdit | None:
                      info.columns.get(key_field) if key_field else None, new_columns, writes)
 
 
-def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime,
-             revision: str | None = None) -> Outcome:
+def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
     """Decide every engine-owned cell of the leads (and stock) tab, and the generated sheets.
-    ``revision`` is the read ``book`` came from (the plan says so to its backends)."""
+    The plan names the workbook and revision ``book`` was read from (``book.identity``,
+    ``book.revision``), so that only that workbook trusts its row numbers."""
+    revision = book.revision
     from forecourt.rules.sla import opening_hours
 
     settings, lang = book.settings, book.language
@@ -263,7 +278,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime,
     leads["sla_deadline"] = first_response_deadline(leads, settings, hours)
     sheets, kpis = _report(leads, issues, memory, assignments, info, hours, as_of, settings,
                            lang)
-    plan = Plan(edits, sheets, revision)
+    plan = Plan(edits, sheets, revision, book.identity)
 
     summary = {
         "file": book.source,
@@ -332,16 +347,11 @@ def run(target: Backend | Path | str, *, as_of: dt.datetime | None = None,
     as it is (switch interval, garbage collector): the ``forecourt`` command tunes those for
     itself.
     """
-    from forecourt.sync.backend import Backend
+    from forecourt.sync import open_backend
 
-    if isinstance(target, Backend):
-        backend = target
-    else:
-        from forecourt.sync.xlsx import XlsxBackend
-
-        backend = XlsxBackend(target, out=out, tabs=tabs)
+    backend = open_backend(target, out=out, tabs=tabs)
     say = progress or (lambda _m: None)
-    own = getattr(backend, "store", None)  # a backend may keep its memory itself (grids)
+    own = backend.store  # a backend may keep its memory itself (grids in memory)
     store = memory_store(backend.identity, state) if own is None or state is not None else own
     with backend.session(write=not dry_run, memory=store.path) as notes:
         for note in notes:  # on stderr unless the program that called run() set up logging
@@ -365,18 +375,17 @@ def _decide_and_write(backend: Backend, store: Any, *, as_of: dt.datetime | None
     say("reading")
     book = load_book(backend.read(progress=say, while_waiting=_warm_up), as_of=as_of,
                      progress=say)
-    revision = book.revision
     as_of = book.as_of  # the clock in the Settings tab's time zone, unless given
     memory = store.load()
     leads_sheet = book.tabs["leads"].sheet  # type: ignore[union-attr]
     if not dry_run:  # e.g. the leads sheet inflates in a second thread while the plan is made
         backend.will_write([leads_sheet])
     say("deciding owners, next actions and due times")
-    outcome = plan_run(book, memory, as_of, revision)
+    outcome = plan_run(book, memory, as_of)
     outcome.summary["notes"] = notes
     location = Path(str(backend.identity))
     if dry_run:
-        return RunResult(outcome, False, location, None, store.path)
+        return RunResult(outcome, False, location, None, None)
     del book  # the frames are not needed to write; free them for the big sheet
     outcome.leads = outcome.leads.iloc[0:0]
     # The memory is saved to a side file (in a second thread for a SQLite store) while the
@@ -391,6 +400,7 @@ def _decide_and_write(backend: Backend, store: Any, *, as_of: dt.datetime | None
         applied = backend.apply(outcome.plan, progress=say)
         outcome.summary["changed_sheets"] = applied.changed_sheets
         outcome.summary["only_generated"] = applied.only_generated
+        outcome.summary["cells_written"] = applied.cells.get(leads_sheet, 0)
         if applied.skipped:
             outcome.summary["skipped"] = [vars(s) for s in applied.skipped]
         committed = backend.commit(before=staged.wait)

@@ -120,7 +120,7 @@ class Memory:
 @dataclass(frozen=True)
 class MemoryChanges:
     """What one run adds to the memory: returned by the deciding steps, committed by the
-    caller (:meth:`MemoryStore.save`)."""
+    caller (:meth:`forecourt.store.MemoryStore.stage`)."""
 
     #: rows of ``written`` to replace or add (by lead id); the leads of this run
     written: pd.DataFrame = field(default_factory=_no_written)

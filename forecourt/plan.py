@@ -18,7 +18,7 @@ Text is always written as text, never as a formula, on every backend.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -38,7 +38,9 @@ def _frozen(values: Any, dtype: Any = object) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError("a column of writes must be one-dimensional")
     array.setflags(write=False)
-    return array
+    view = array.view()  # a view of a read-only array cannot be made writable again
+    view.setflags(write=False)
+    return view
 
 
 class FrozenList(list):
@@ -106,6 +108,25 @@ class ColumnWrites:
             return self.values.astype("datetime64[us]").astype(object).tolist()
         out = self.values.tolist()
         return [None if v is not None and v != v else v for v in out]
+
+
+@dataclass(frozen=True, eq=False)
+class Anchors:
+    """What identifies the rows a key cannot find in a sheet that changed since the plan was
+    made: leads the run gave an id (their key cell was empty) and keys on several rows (a row
+    copied with its id). ``texts[k]`` is what the ``column`` cell (the name) held in row
+    ``rows[k]``, the row of ``keys[k]``; a backend writes such a row only where it still
+    holds that text."""
+
+    column: str
+    keys: np.ndarray
+    rows: np.ndarray
+    texts: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", _frozen(self.keys))
+        object.__setattr__(self, "rows", _frozen(self.rows, np.int64))
+        object.__setattr__(self, "texts", _frozen(self.texts))
 
 
 @dataclass(frozen=True)
@@ -228,6 +249,7 @@ class SheetEdit:
     columns: tuple[ColumnWrites, ...] = ()
     appends: tuple[AppendRows, ...] = ()
     highlights: tuple[Highlight, ...] = ()
+    anchors: Anchors | None = None
 
     def __post_init__(self) -> None:
         for name in ("new_columns", "columns", "appends", "highlights"):
@@ -237,15 +259,6 @@ class SheetEdit:
     def cell_count(self) -> int:
         return sum(len(c) for c in self.columns) + len(self.new_columns) \
             + sum(len(a.keys) * len(a.columns) for a in self.appends)
-
-    def cells(self) -> Iterator[tuple[str, int, str, Value]]:
-        """Every cell write as (key, row read at, column, value): the headers of new columns
-        (key "", the header row), then the columns in order (a later write to a cell wins)."""
-        for c in self.new_columns:
-            yield "", self.header_row, c.column, c.header
-        for c in self.columns:
-            yield from zip(c.keys.tolist(), c.rows.tolist(), [c.column] * len(c),
-                           c.python_values(), strict=True)
 
 
 @dataclass(frozen=True)
@@ -297,12 +310,14 @@ class GeneratedSheet:
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """Everything one run writes. ``revision`` names the read it was made from (a backend
-    still at that revision may trust the plan's row numbers)."""
+    """Everything one run writes. ``source`` and ``revision`` name the workbook and the read
+    it was made from: only that workbook, still at that revision, may trust the plan's row
+    numbers; any other finds the rows by key."""
 
     edits: tuple[SheetEdit, ...] = ()
     sheets: tuple[GeneratedSheet, ...] = ()
     revision: str | None = None
+    source: Any = None  # a forecourt.sync.backend.WorkbookId
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edits", tuple(self.edits))

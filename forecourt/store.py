@@ -1,7 +1,7 @@
 """Where the engine's memory lives: one store per workbook identity.
 
 * an .xlsx file: ``BOOK.forecourt.sqlite`` beside it (as always);
-* a Google Sheet or an add-in's workbook: ``KIND-ID.forecourt.sqlite`` in the user's state
+* a Google Sheet or an add-in's workbook: ``KIND-ID-HASH.forecourt.sqlite`` in the user's state
   folder (``platformdirs.user_state_path("forecourt")``: ``~/.local/state/forecourt`` on
   Linux, ``~/Library/Application Support/forecourt`` on macOS, ``%LOCALAPPDATA%\\forecourt``
   on Windows);
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
@@ -67,8 +68,12 @@ def memory_store(identity: WorkbookId, state: Path | str | None = None) -> Memor
         return SqliteStore(identity, mem.state_path(identity.key))
     if identity.kind == "memory":
         return VolatileStore(identity)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", identity.key)[:120] or "workbook"
-    return SqliteStore(identity, state_folder() / f"{identity.kind}-{safe}.forecourt.sqlite")
+    # Readable, and unique: two ids that read alike once made safe for a file name (or share
+    # their first 60 characters) still get a file each.
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", identity.key).strip("._")[:60] or "workbook"
+    digest = hashlib.sha1(identity.key.encode()).hexdigest()[:10]
+    return SqliteStore(identity,
+                       state_folder() / f"{identity.kind}-{safe}-{digest}.forecourt.sqlite")
 
 
 class SqliteStore:

@@ -73,6 +73,8 @@ def fold_key(value: Any) -> str:
     ``wvw zzz…`` is the same car; ``l-abc`` the same lead as ``L-ABC``)."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an id typed as 1001 is read back as 1001.0
     text = value if isinstance(value, str) else str(value)
     return text.replace(" ", "").replace("-", "").upper()
 

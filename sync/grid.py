@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,12 +23,15 @@ from forecourt.sync.backend import (
     Applied,
     Capabilities,
     Committed,
+    KeyIndex,
     Progress,
     Skipped,
     WorkbookId,
     fold_key,
     key_index,
     locate_rows,
+    taken_columns,
+    trusts,
 )
 from forecourt.sync.base import Tab, Tabs, cell_text, column_index
 
@@ -65,6 +69,7 @@ class GridBackend:
         self.store = VolatileStore(self.identity)
         self._state = _State({n: [list(r) for r in rows] for n, rows in sheets.items()})
         self._revision = 0
+        self._token = secrets.token_hex(4)  # two grids' revisions never look alike
         self._staged: _State | None = None
         self._lock = threading.Lock()
 
@@ -72,7 +77,7 @@ class GridBackend:
 
     @property
     def revision(self) -> str:
-        return str(self._revision)
+        return f"{self._token}-{self._revision}"
 
     @property
     def sheets(self) -> dict[str, list[list[Any]]]:
@@ -137,7 +142,7 @@ class GridBackend:
     def apply(self, plan: Plan, progress: Progress | None = None) -> Applied:
         say = progress or (lambda _m: None)
         staged = self._state.copy()
-        trust = plan.revision == self.revision
+        trust = trusts(plan, self.identity, self.revision)
         applied = Applied()
         dealer_changed = []
         for edit in plan.edits:
@@ -147,7 +152,9 @@ class GridBackend:
                                          f"{self.identity}; nothing was written.",
                                          sheet=edit.sheet)
             say(f"writing {edit.cell_count} cells to {edit.sheet}")
-            changed = self._apply_edit(grid, edit, trust, applied.skipped) > 0
+            written, headers = self._apply_edit(grid, edit, trust, applied.skipped)
+            applied.count(edit.sheet, written)
+            changed = written + headers > 0
             if edit.highlights != staged.highlights.get(edit.sheet, ()):
                 staged.highlights[edit.sheet] = edit.highlights
                 changed = True
@@ -156,7 +163,6 @@ class GridBackend:
                     staged.widths.setdefault(edit.sheet, {})[c.column] = c.width
             if changed:
                 dealer_changed.append(edit.sheet)
-        applied.cells_written = sum(len(c) for e in plan.edits for c in e.columns)
         generated = []
         for sheet in plan.sheets:
             say(f"writing sheet {sheet.name}")
@@ -184,16 +190,25 @@ class GridBackend:
     # applying ----------------------------------------------------------------------------
 
     def _apply_edit(self, grid: list[list[Any]], edit: SheetEdit, trust: bool,
-                    skipped: list[Skipped]) -> int:
-        changed = 0
+                    skipped: list[Skipped]) -> tuple[int, int]:
+        """Write ``edit`` into ``grid``: (cells that changed, headers added)."""
+        tab = None if trust else Tab(edit.sheet, [list(r) for r in grid])  # as it was
+        index = key_index(tab, edit.header_row, edit.key_column) if tab is not None \
+            else KeyIndex({}, set())
+        taken = taken_columns(edit, tab)
+        skipped.extend(taken)
+        off = {t.column for t in taken}
+        changed = headers = 0
         for c in edit.new_columns:
-            changed += _put(grid, edit.header_row, column_index(c.column), c.header)
-        tab = None if trust else Tab(edit.sheet, grid)
+            if c.column not in off:
+                headers += _put(grid, edit.header_row, column_index(c.column), c.header)
         for writes in edit.columns:
+            if writes.column in off:
+                continue
             if trust:
                 rows: list[int | None] = writes.rows.tolist()
             else:
-                located = locate_rows(edit, writes, tab)
+                located = locate_rows(edit, writes, tab, index)
                 rows = located.rows
                 skipped.extend(located.skipped)
             j = column_index(writes.column)
@@ -201,15 +216,16 @@ class GridBackend:
                 if row is not None:
                     changed += _put(grid, row, j, value)
         for block in edit.appends:
-            index = key_index(Tab(edit.sheet, grid), edit.header_row, edit.key_column)
+            rows_by_key = key_index(Tab(edit.sheet, grid), edit.header_row,
+                                    edit.key_column).rows
             for key, values in zip(block.keys, block.values, strict=True):
-                row = index.get(fold_key(key))
+                row = rows_by_key.get(fold_key(key))
                 if row is None:
                     row = _last_row(grid) + 1
-                    index[fold_key(key)] = row
+                    rows_by_key[fold_key(key)] = row
                 for column, value in zip(block.columns, values, strict=True):
                     changed += _put(grid, row, column_index(column), value)
-        return changed
+        return changed, headers
 
     def _put_generated(self, staged: _State, sheet: GeneratedSheet) -> str:
         name = sheet.name

@@ -136,3 +136,98 @@ def test_a_dry_run_takes_no_lock_and_writes_nothing(tmp_path):
     result = run(book, as_of=AS_OF, dry_run=True)
     assert not result.written and os.stat(book).st_mtime_ns == mtime
     assert result.outcome.plan.cell_count > 0
+
+
+# Finding rows when the sheet changed since the plan was made ------------------------------
+
+def planned(sheets: dict) -> tuple[GridBackend, object]:
+    """A grid holding ``sheets`` and the plan of a dry run on it."""
+    grids = GridBackend(sheets)
+    return grids, run(grids, as_of=AS_OF, dry_run=True).outcome.plan
+
+
+def apply_now(backend, plan):
+    with backend.session(write=True):
+        backend.read()
+        applied = backend.apply(plan)
+        backend.commit()
+    return applied
+
+
+def column_of(grid: list[list], header: str) -> int:
+    return grid[0].index(header)
+
+
+def test_lead_ids_typed_as_numbers_are_found_by_key(tmp_path):
+    """1001 is read back from a file as 1001.0: still the key 1001."""
+    rows = [["Lead ID", *LEADS[0]]] + [[1001 + i, *r] for i, r in enumerate(LEADS[1:])]
+    book = tmp_path / "b.xlsx"
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.active.title = "Leads"
+    team = wb.create_sheet("Team")
+    for row in TEAM:
+        team.append(row)
+    wb.save(book)
+    plan = run(book, as_of=AS_OF, dry_run=True).outcome.plan
+    os.utime(book, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file moved on
+    applied = apply_now(XlsxBackend(book), plan)
+    assert not applied.skipped, applied.skipped
+    ws = load_workbook(book)["Leads"]
+    owners = [c.value for c in ws["G"][1:3]]
+    assert ws["G1"].value == "Owner" and all(owners), owners
+
+
+def test_a_plan_from_another_workbook_never_overwrites_a_persons_entry():
+    """Two grids holding the same book are two workbooks: a plan made on one finds a person's
+    owner on the other and leaves it."""
+    sheets = {"Leads": [["Lead ID", *LEADS[0]]] + [[f"L-{i}", *r] for i, r in
+                                                  enumerate(LEADS[1:])], "Team": TEAM}
+    _, plan = planned(sheets)
+    other = GridBackend(sheets)
+    other.edit("Leads", 1, "G", "Owner")
+    other.edit("Leads", 2, "G", "Zoe")
+    applied = apply_now(other, plan)
+    assert other.value("Leads", 2, "G") == "Zoe"
+    assert [(s.key, s.why) for s in applied.skipped] == [("L-0", "changed since read")]
+
+
+def test_a_key_on_two_rows_writes_each_rows_own_values_or_nothing():
+    sheets = {"Leads": [["Lead ID", *LEADS[0]], ["L-1", *LEADS[1]], ["L-1", *LEADS[2]]],
+              "Team": TEAM}
+    grids, plan = planned(sheets)
+    grid = grids.sheets["Leads"]
+    grid[1], grid[2] = grid[2], grid[1]  # a person sorted them: which L-1 is which?
+    grids.edit("Leads", 1, "A", "Lead ID")
+    applied = apply_now(grids, plan)
+    assert {s.why for s in applied.skipped} == {"row not found"}
+    owner = 6  # the first column forecourt adds
+    assert all(len(r) <= owner or r[owner] == "" for r in grids.sheets["Leads"][1:])
+
+
+def test_a_row_inserted_above_a_lead_without_id_gets_nothing_of_it():
+    """The run gave Ann and Bob ids; before they are written a person inserts Cat above Ann.
+    Cat is never given Ann's id, owner or due, Ann never Bob's."""
+    grids, plan = planned({"Leads": [list(r) for r in LEADS], "Team": TEAM})
+    cat = [dt.datetime(2026, 11, 23, 9, 0), "Cat New", "+447700900125", "walk-in", "New"]
+    grids.sheets["Leads"].insert(1, cat)
+    grids.edit("Leads", 1, "A", "Received")
+    applied = apply_now(grids, plan)
+    rows = grids.sheets["Leads"]
+    assert rows[1][:5] == cat and all(v == "" for v in rows[1][5:])
+    names = {r[1]: r for r in rows[1:]}
+    ids = column_of(rows, "Lead ID")
+    assert all(len(names[n]) <= ids or names[n][ids] == "" for n in ("Ann Lee", "Bob Roe")), \
+        "an id written onto another person"
+    assert applied.skipped and {s.why for s in applied.skipped} == {"row not found"}
+
+
+def test_a_column_a_person_added_meanwhile_is_left_to_them():
+    grids, plan = planned({"Leads": [list(r) for r in LEADS], "Team": TEAM})
+    grids.edit("Leads", 1, "F", "Car seen")
+    grids.edit("Leads", 3, "F", "yes")
+    applied = apply_now(grids, plan)
+    rows = grids.sheets["Leads"]
+    assert rows[0][5] == "Car seen" and rows[2][5] == "yes" and rows[1][5] == ""
+    assert any(s.why == "column taken" and s.column == "F" for s in applied.skipped)

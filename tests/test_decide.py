@@ -590,7 +590,7 @@ def book_from(grid: GridBackend, as_of: dt.datetime = AS_OF) -> Book:
 def run_on(grid: GridBackend, memory: Memory, as_of: dt.datetime = AS_OF) -> Any:
     """plan_run on what the grids hold now, naming the revision read (as ``run`` does)."""
     book = book_from(grid, as_of)
-    return plan_run(book, memory, as_of, book.revision)
+    return plan_run(book, memory, as_of)
 
 
 def applied(grid: GridBackend, plan: Plan) -> GridBackend:

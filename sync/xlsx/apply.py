@@ -1,4 +1,5 @@
-"""Applying a :class:`~forecourt.plan.Plan` to an .xlsx/.xlsm file without re-saving it.
+"""Staging a plan's changes in an .xlsx/.xlsm package without re-saving it (the plan's rows
+already found by :class:`~.backend.XlsxBackend`: cells by row number and column letter).
 
 The few parts a plan touches are edited as text, in a :class:`~.package.Package`:
 

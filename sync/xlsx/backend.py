@@ -14,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from forecourt import locks
 from forecourt.errors import CannotWrite, ChangedSinceRead
@@ -23,27 +22,23 @@ from forecourt.sync.backend import (
     Applied,
     Capabilities,
     Committed,
+    KeyIndex,
     Progress,
-    Skipped,
     WorkbookId,
     fold_key,
     key_index,
     locate_rows,
+    taken_columns,
+    trusts,
 )
 from forecourt.sync.base import Tab, Tabs, cell_text, column_index
 from forecourt.sync.xlsx.apply import apply_plan_to_package
 from forecourt.sync.xlsx.highlight import conditional_formats
 from forecourt.sync.xlsx.package import TEMP_PREFIX, Package, backup_path, replace_atomically
-from forecourt.sync.xlsx.reader import PendingTabs, check_package, read_tabs
+from forecourt.sync.xlsx.reader import PendingTabs, check_package, read_tabs, revision_of
 from forecourt.sync.xlsx.sheetdata import CellWrite, ColumnCells, SheetCells
 
 _log = logging.getLogger("forecourt")
-
-
-def revision_of(path: Path) -> str:
-    """What changes whenever the file does: its size and modification time (ns)."""
-    st = path.stat()
-    return f"{st.st_size}-{st.st_mtime_ns}"
 
 
 class XlsxBackend:
@@ -96,14 +91,22 @@ class XlsxBackend:
 
     def read(self, progress: Progress | None = None,
              while_waiting: Callable[[], None] | None = None) -> Tabs:
+        """The file's values. The revision is the file's before reading began, and only if it
+        is still the same after: a file saved meanwhile (or tabs the caller read, from a file
+        at an unknown revision) has none, so the plan's rows will be found by key."""
         tabs, self._tabs = self._tabs, None  # the caller owns the values from here on
         if isinstance(tabs, PendingTabs):
+            before = tabs.revision
             if while_waiting is not None and not tabs.done():
                 while_waiting()
             tabs = tabs.result()  # raises what reading raised: missing, unreadable, ...
-        if tabs is None:
+        elif tabs is None:
+            before = revision_of(self.path)
             tabs = read_tabs(self.path)
-        self._revision = revision_of(self.path)
+        else:
+            before = None
+        after = revision_of(self.path)
+        self._revision = after if before == after else None
         tabs.identity, tabs.revision = self.identity, self._revision
         return tabs
 
@@ -123,23 +126,28 @@ class XlsxBackend:
         from, else the rows are found again by key and a cell a person changed meanwhile is
         skipped (reported in ``skipped``)."""
         say = progress or (lambda _m: None)
-        current = revision_of(self.path) if self.path.exists() else None
-        pkg = self._pkg if self._pkg is not None and current == self._revision else None
+        current = revision_of(self.path)
+        pkg = self._pkg if self._pkg is not None and current is not None \
+            and current == self._revision else None
         self._pkg = None
         if pkg is None:
             check_package(self.path)
+            current = revision_of(self.path)
             pkg = Package.read(self.path)
         applied = Applied()
         tabs = None
-        locate = plan.revision is None or current != plan.revision
+        locate = not trusts(plan, self.identity, current)
         if locate or any(e.appends for e in plan.edits):  # rows to find, or the table's end
             tabs = {t.name: t for t in read_tabs(self.path).tabs}
+            if revision_of(self.path) != current:
+                raise ChangedSinceRead(f"{self.path} changed while forecourt was reading it "
+                                       "(another program saved it); nothing was written: run "
+                                       "again.", path=self.path)
         edits = (self._positional(e, tabs.get(e.sheet) if tabs is not None else None, locate,
-                                  applied.skipped) for e in plan.edits)
+                                  applied) for e in plan.edits)
         parts = pkg.sheets()
         dealer_parts = {parts[e.sheet] for e in plan.edits if e.sheet in parts}
         names = apply_plan_to_package(pkg, edits, plan.sheets, progress=say)
-        applied.cells_written = sum(len(c) for e in plan.edits for c in e.columns)
         only_generated = not pkg.changed & dealer_parts
         written = bool(pkg.changed) or self.dest != self.path
         applied.only_generated = written and self.dest == self.path and only_generated
@@ -150,38 +158,50 @@ class XlsxBackend:
         self._revision = current
         return applied
 
-    def _positional(self, edit: SheetEdit, tab: Any, locate: bool,
-                    skipped: list[Skipped]) -> SheetCells:
-        """The edit by row number and column letter, as the sheet editor takes it."""
+    def _positional(self, edit: SheetEdit, tab: Tab | None, locate: bool,
+                    applied: Applied) -> SheetCells:
+        """The edit by row number and column letter, as the sheet editor takes it: the plan's
+        row numbers, or (``locate``) the rows found by key in ``tab``, the sheet as it is."""
+        taken = taken_columns(edit, tab) if locate else []
+        applied.skipped.extend(taken)
+        off = {t.column for t in taken}
         writes = [CellWrite(edit.header_row, c.column, c.header) for c in edit.new_columns
-                  if tab is None or cell_text(_cell(tab, edit.header_row, c.column))
-                  != cell_text(c.header)]
+                  if c.column not in off and (tab is None or cell_text(
+                      _cell(tab, edit.header_row, c.column)) != cell_text(c.header))]
+        index = key_index(tab, edit.header_row, edit.key_column) if tab is not None \
+            else KeyIndex({}, set())
         columns = []
         for c in edit.columns:
+            if c.column in off:
+                continue
             values = c.python_values()
             if not locate:
                 columns.append(ColumnCells(c.column, c.rows.tolist(), values))
+                applied.count(edit.sheet, len(values))
                 continue
-            located = locate_rows(edit, c, tab)
-            skipped.extend(located.skipped)
+            located = locate_rows(edit, c, tab, index)
+            applied.skipped.extend(located.skipped)
             keep = [k for k, row in enumerate(located.rows) if row is not None]
             columns.append(ColumnCells(c.column, [located.rows[k] for k in keep],
                                        [values[k] for k in keep]))
-        if edit.appends:
-            index = key_index(tab, edit.header_row, edit.key_column) if tab is not None else {}
-            end = max(tab.first_row + len(tab.rows) - 1, edit.header_row) if tab is not None \
-                else edit.header_row
+            applied.count(edit.sheet, len(keep))
+        if edit.appends and tab is not None:
+            rows_by_key = index.rows
+            end = max(tab.first_row + len(tab.rows) - 1, edit.header_row)
             for block in edit.appends:
                 for key, row_values in zip(block.keys, block.values, strict=True):
-                    row = index.get(fold_key(key))
+                    row = rows_by_key.get(fold_key(key))
                     if row is None:  # a key the sheet has is written in place, never twice
                         end += 1
-                        row = index[fold_key(key)] = end
-                    writes += [CellWrite(row, column, value) for column, value
-                               in zip(block.columns, row_values, strict=True)
-                               if cell_text(_cell(tab, row, column)) != cell_text(value)]
+                        row = rows_by_key[fold_key(key)] = end
+                    cells = [CellWrite(row, column, value) for column, value
+                             in zip(block.columns, row_values, strict=True)
+                             if cell_text(_cell(tab, row, column)) != cell_text(value)]
+                    writes += cells
+                    applied.count(edit.sheet, len(cells))
         return SheetCells(edit.sheet, writes, conditional_formats(edit.highlights),
-                          {c.column: c.width for c in edit.new_columns if c.width is not None},
+                          {c.column: c.width for c in edit.new_columns if c.width is not None
+                           and c.column not in off},
                           columns, header_row=edit.header_row)
 
     def commit(self, before: Callable[[], None] | None = None) -> Committed:
@@ -195,16 +215,17 @@ class XlsxBackend:
             return Committed(False, str(self.dest))
         backup = self.dest == self.path and not applied.only_generated
 
-        def check_then(before: Callable[[], None] | None = before) -> None:
-            if self.path.exists() and revision_of(self.path) != self._revision:
+        def then_check(before: Callable[[], None] | None = before) -> None:
+            if before is not None:  # the memory, saved meanwhile: it may take seconds
+                before()
+            if revision_of(self.path) != self._revision:  # saved, moved or deleted since
                 raise ChangedSinceRead(
                     f"{self.path} changed while forecourt was working on it (another program "
-                    "saved it); nothing was written: run again.", path=self.path)
-            if before is not None:
-                before()
+                    "saved, moved or deleted it); nothing was written: run again.",
+                    path=self.path)
 
         try:
-            replace_atomically(pkg, self.dest, backup=backup, before_replace=check_then)
+            replace_atomically(pkg, self.dest, backup=backup, before_replace=then_check)
         except OSError as exc:
             raise CannotWrite(f"{self.dest} could not be written ({exc}); it was not changed "
                               "(is the disk full, or the folder read-only?).",

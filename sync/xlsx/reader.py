@@ -169,4 +169,16 @@ class PendingTabs(Background[Tabs]):
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        #: the file's revision before reading began (None: it was not there)
+        self.revision = revision_of(self.path)
         super().__init__(read_tabs, self.path, name="forecourt-read")
+
+
+def revision_of(path: Path) -> str | None:
+    """What changes whenever the file does: its size and modification time (ns); None when
+    there is no such file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return f"{st.st_size}-{st.st_mtime_ns}"

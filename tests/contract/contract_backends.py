@@ -96,6 +96,12 @@ class Factory(Protocol):
     def fingerprint(self, backend: Any) -> Any:
         """Everything the workbook holds, to compare before and after a run."""
 
+    def links(self, backend: Any, sheet: str) -> dict[tuple[int, str], str]:
+        """(row, column letter) -> the cell reference a cell of ``sheet`` links to."""
+
+    def widths(self, backend: Any, sheet: str, columns: list[str]) -> dict[str, float]:
+        """The widths of ``columns`` of ``sheet``."""
+
 
 # .xlsx ------------------------------------------------------------------------------------------
 
@@ -164,6 +170,15 @@ class XlsxFactory:
     def fingerprint(self, backend: XlsxBackend) -> bytes:
         return backend.path.read_bytes()
 
+    def links(self, backend: XlsxBackend, sheet: str) -> dict[tuple[int, str], str]:
+        ws = load_workbook(backend.path)[sheet]
+        return {(c.row, c.column_letter): c.hyperlink.location
+                for row in ws.iter_rows() for c in row if c.hyperlink is not None}
+
+    def widths(self, backend: XlsxBackend, sheet: str, columns: list[str]) -> dict[str, float]:
+        ws = load_workbook(backend.path)[sheet]
+        return {c: ws.column_dimensions[c].width for c in columns}
+
 
 # grids in memory --------------------------------------------------------------------------------
 
@@ -191,6 +206,12 @@ class GridFactory:
     def fingerprint(self, backend: GridBackend) -> Any:
         return (backend.revision, copy.deepcopy(backend.sheets),
                 {name: backend.highlights(name) for name in backend.sheets})
+
+    def links(self, backend: GridBackend, sheet: str) -> dict[tuple[int, str], str]:
+        return {k: str(v) for k, v in backend.links(sheet).items()}
+
+    def widths(self, backend: GridBackend, sheet: str, columns: list[str]) -> dict[str, float]:
+        return {c: backend.widths(sheet).get(c) for c in columns}
 
 
 FACTORIES: dict[str, Factory] = {"xlsx": XlsxFactory(), "grid": GridFactory()}

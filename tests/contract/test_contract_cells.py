@@ -124,3 +124,27 @@ def test_a_lead_about_a_sold_car_is_offered_a_similar_car_in_stock(kind, first_r
     waiting = header_column(stock, 1, "Buyers waiting")
     counts = {cell(stock, r, "A"): norm(cell(stock, r, waiting)) for r in range(2, 6)}
     assert counts["WBA8E9C50GK123456"] == 1, f"{kind}: buyers waiting {counts}"
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=BOOK_IDS)
+def test_every_backend_links_each_issue_to_its_cell_and_sizes_the_columns_it_adds(book,
+                                                                                  first_runs):
+    """The Issues sheet's links and the widths of the columns forecourt adds are the same
+    through every backend, and each link names a cell of the dealer's that exists."""
+    runs = first_runs(book)
+    links = {kind: ran.factory.links(ran.backend, "Issues") for kind, ran in runs.items()}
+    reference = links[KINDS[0]]
+    assert reference or book is not MESSY, f"{book.id}: no issue links to its cell"
+    for kind in KINDS[1:]:
+        assert links[kind] == reference, f"{book.id}: {KINDS[0]} and {kind} link differently"
+    sheets = runs[KINDS[0]].sheets
+    for target in reference.values():
+        sheet, ref = target.rsplit("!", 1)
+        assert sheet.strip("'").replace("''", "'") in sheets, target
+    plan = runs[KINDS[0]].result.outcome.plan
+    for edit in plan.edits:
+        added = [c.column for c in edit.new_columns]
+        widths = {kind: ran.factory.widths(ran.backend, edit.sheet, added)
+                  for kind, ran in runs.items()}
+        assert all(w == widths[KINDS[0]] for w in widths.values()), widths
+        assert all(v and v >= 10 for v in widths[KINDS[0]].values()), widths
