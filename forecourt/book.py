@@ -209,8 +209,8 @@ def load_book(tabs: Tabs, *, as_of: dt.datetime | None = None,
             issues.append(make_issue("missing-tab", "", None, None,
                                      f"no {kind} tab found; defaults are used" if kind ==
                                      "settings" else f"no {kind} tab found", None))
-    if as_of is None:  # now where the dealer is (the Settings tab's time zone)
-        as_of = now_in(settings.time_zone)
+    if as_of is None:  # now where the dealer is: the Settings tab's time zone, else the
+        as_of = now_in(settings.time_zone or tabs.time_zone)  # workbook's own (a Sheet's)
     book = Book(tabs.source, settings.language or layout.language, settings, frames["leads"],
                 frames["stock"], frames["team"], infos, issues, as_of, region, tabs.identity,
                 tabs.revision)

@@ -59,13 +59,15 @@ class Tab:
 class Tabs:
     """A workbook as the engine sees it: its source and its tabs in order, and which workbook
     at which revision they were read from (a :class:`~forecourt.sync.backend.WorkbookId`; a
-    text that changes whenever the workbook does)."""
+    text that changes whenever the workbook does; None when unknown)."""
 
     source: str
     tabs: list[Tab]
     kind: str = "xlsx"
     identity: Any = None
     revision: str | None = None
+    #: the workbook's own time zone, where it has one (a Google Sheet's ``timeZone``)
+    time_zone: str | None = None
 
 
 def fold_key(value: Any) -> str:

@@ -1,0 +1,542 @@
+"""The team's Google Sheet as a backend (:class:`~forecourt.sync.backend.Backend`), over gspread.
+
+Few calls whatever the size (60 requests a minute per user is the quota):
+
+1. ``spreadsheets.get`` with a ``fields`` mask: sheet ids, titles, grid sizes, the existing
+   conditional formats, the spreadsheet's time zone and recalculation setting;
+2. ``values:batchGet`` of every tab (``UNFORMATTED_VALUE``, dates as ``SERIAL_NUMBER``);
+3. ``spreadsheets:batchUpdate``, only if something changes: new tabs, more rows or columns,
+   number formats, widths, conditional-format rules (forecourt's own replaced, the team's
+   kept), links, ``autoRecalc: MINUTE`` so ``NOW()`` moves while nobody edits;
+4. ``values:batchUpdate`` (``RAW``: text stays text, a name starting with ``=`` too), only the
+   cells that change; split only where a request would pass 2 MB.
+
+Serial numbers carry no time zone: they are the spreadsheet's wall-clock time, and "now" is
+taken in its ``timeZone`` unless the Settings tab names one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forecourt.errors import CannotWrite, UnreadableWorkbook
+from forecourt.plan import GeneratedSheet, Highlight, Link, Plan, SheetEdit, python_value
+from forecourt.sync.backend import (
+    Applied,
+    Capabilities,
+    Committed,
+    KeyIndex,
+    Progress,
+    WorkbookId,
+    key_index,
+    locate_rows,
+    taken_columns,
+    trusts,
+)
+from forecourt.sync.base import Tab, Tabs, cell_text, column_index, column_letter, quote_sheet
+
+API = "https://sheets.googleapis.com/v4/spreadsheets"
+#: what the first call asks for, and nothing more
+META_FIELDS = ("spreadsheetId,properties(title,timeZone,autoRecalc),sheets(properties("
+               "sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount)),"
+               "conditionalFormats)")
+#: Google's advice for one request's size
+MAX_REQUEST_BYTES = 2_000_000
+#: the most cells one spreadsheet may hold
+MAX_CELLS = 10_000_000
+#: forecourt's conditional-format rules carry this term (always true) so a later run finds
+#: them, and only them, again
+TAG = 'N("forecourt")=0'
+DATE_TIME_PATTERN = "yyyy-mm-dd hh:mm"
+_EPOCH = dt.datetime(1899, 12, 30)
+_OURS = "forecourt"
+
+
+def serial(value: dt.datetime | dt.date) -> float:
+    """A moment as the spreadsheet's serial number (days since 1899-12-30, wall-clock)."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return (value.replace(tzinfo=None) - _EPOCH) / dt.timedelta(days=1)
+
+
+def json_value(value: Any) -> Any:
+    """A plan value as the API takes it with ``RAW``: text as text, moments as serials."""
+    value = python_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return serial(value)
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _rgb(hex_colour: str) -> dict[str, float]:
+    return {k: int(hex_colour[i:i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2),
+                                                                ("blue", 4))}
+
+
+def sheets_formula(rule: Highlight) -> str:
+    """The rule's custom formula: Google Sheets reads Excel's, relative to the range's first
+    row, with a leading ``=``."""
+    from forecourt.sync.xlsx.highlight import excel_formula
+
+    return "=" + excel_formula(rule)
+
+
+@dataclass
+class _SheetInfo:
+    sheet_id: int
+    title: str
+    index: int
+    rows: int
+    columns: int
+    frozen: int = 0
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Staged:
+    requests: list[dict[str, Any]]
+    data: list[dict[str, Any]]
+    applied: Applied
+
+
+class SheetsBackend:
+    """A Google Sheet, by id or URL, through a ``gspread.Client`` (made from
+    ``credentials`` when not given: see :mod:`forecourt.sync.sheets_client`)."""
+
+    capabilities = Capabilities(live_highlighting=True, links=True, charts=False,
+                                number_formats=True, widths=True, max_cells=MAX_CELLS,
+                                atomic_commit=False)
+    store = None  # the memory lives in the user's state folder: forecourt.store
+
+    def __init__(self, spreadsheet: str, *, client: Any = None,
+                 credentials: str | Path | None = None) -> None:
+        from forecourt.sync.sheets_client import make_client, spreadsheet_id
+
+        self.id = spreadsheet_id(spreadsheet)
+        self.client = client if client is not None else make_client(credentials)
+        self.http = self.client.http_client
+        self.identity = WorkbookId("sheet", self.id)
+        self.title = self.id
+        self.time_zone: str | None = None
+        self._sheets: dict[str, _SheetInfo] = {}
+        self._tabs: dict[str, Tab] = {}
+        self._revision: str | None = None
+        self._auto_recalc: str | None = None
+        self._staged: _Staged | None = None
+
+    @property
+    def api_calls(self) -> int:
+        return int(getattr(self.http, "calls", 0))
+
+    @property
+    def retries(self) -> int:
+        return int(getattr(self.http, "retries", 0))
+
+    # around a run ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def session(self, *, write: bool, memory: Path | None = None) -> Iterator[list[str]]:
+        """One run per Sheet on this computer: the run lock beside its memory file."""
+        if not write or memory is None:
+            yield []
+            return
+        from forecourt import locks
+
+        Path(memory).parent.mkdir(parents=True, exist_ok=True)
+        lock = locks.take_run_lock(Path(memory))
+        try:
+            yield [lock.took_over] if lock.took_over else []
+        finally:
+            lock.release()
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.http.request(method, url, **kwargs)
+        return response.json() if response.content else {}
+
+    def read(self, progress: Progress | None = None,
+             while_waiting: Callable[[], None] | None = None) -> Tabs:
+        meta = self._call("get", f"{API}/{self.id}", params={"fields": META_FIELDS})
+        props = meta.get("properties", {})
+        self.title = props.get("title", self.id)
+        self.time_zone = props.get("timeZone")
+        self._auto_recalc = props.get("autoRecalc", "ON_CHANGE")
+        self._sheets = {}
+        for sheet in meta.get("sheets", []):
+            p = sheet.get("properties", {})
+            grid = p.get("gridProperties", {})
+            self._sheets[p["title"]] = _SheetInfo(
+                int(p.get("sheetId", 0)), p["title"], int(p.get("index", 0)),
+                int(grid.get("rowCount", 0)), int(grid.get("columnCount", 0)),
+                int(grid.get("frozenRowCount", 0)), list(sheet.get("conditionalFormats", [])))
+        titles = sorted(self._sheets, key=lambda t: self._sheets[t].index)
+        if progress:
+            progress(f"reading {len(titles)} tabs of {self.title}")
+        response = self.http.request(
+            "get", f"{API}/{self.id}/values:batchGet",
+            params={"ranges": [quote_sheet(t) for t in titles],
+                    "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
+        body = response.content
+        ranges = json.loads(body).get("valueRanges", []) if body else []
+        tabs = []
+        for title, value_range in zip(titles, ranges, strict=False):
+            rows = value_range.get("values", [])
+            width = max(map(len, rows), default=0)
+            # The API trims a row's empty cells at the end and leaves out an empty range.
+            tabs.append(Tab(title, [list(r) + [""] * (width - len(r)) for r in rows]))
+        self._tabs = {t.name: t for t in tabs}
+        self._revision = hashlib.sha1(json.dumps(meta, sort_keys=True).encode() + body) \
+            .hexdigest()
+        return Tabs(self.title, tabs, kind="sheet", identity=self.identity,
+                    revision=self._revision, time_zone=self.time_zone)
+
+    def will_write(self, sheets: list[str]) -> None:
+        return None
+
+    # writing ---------------------------------------------------------------------------
+
+    def apply(self, plan: Plan, progress: Progress | None = None) -> Applied:
+        """Work out the two write calls (made by :meth:`commit`): only what changes."""
+        if not self._sheets:
+            raise RuntimeError("apply() before read()")
+        say = progress or (lambda _m: None)
+        applied = Applied()
+        requests: list[dict[str, Any]] = []
+        data: list[dict[str, Any]] = []
+        trust = trusts(plan, self.identity, self._revision)
+        grids = {t: (i.rows, i.columns) for t, i in self._sheets.items()}
+        dealer = []
+        for edit in plan.edits:
+            info = self._sheets.get(edit.sheet)
+            if info is None:
+                raise UnreadableWorkbook(f"the tab {edit.sheet!r} is no longer in the Google "
+                                         f"Sheet {self.title!r}; nothing was written.",
+                                         sheet=edit.sheet)
+            say(f"writing {edit.cell_count} cells to {edit.sheet}")
+            if self._edit(edit, info, trust, requests, data, applied, grids):
+                dealer.append(edit.sheet)
+        generated = []
+        used_ids = {i.sheet_id for i in self._sheets.values()}
+        for sheet in plan.sheets:
+            name = self._generated(sheet, requests, data, used_ids, grids)
+            if name:
+                generated.append(name)
+        if requests or data:
+            if self._auto_recalc != "MINUTE":  # NOW() moves while nobody edits
+                requests.append({"updateSpreadsheetProperties": {
+                    "properties": {"autoRecalc": "MINUTE"}, "fields": "autoRecalc"}})
+            cells = sum(r * c for r, c in grids.values())
+            if cells > MAX_CELLS:
+                raise CannotWrite(f"the Google Sheet {self.title!r} would hold {cells:,} cells, "
+                                  f"more than Google's limit of {MAX_CELLS:,}; nothing was "
+                                  "written (move old leads to another spreadsheet).")
+        applied.changed_sheets = dealer + generated
+        applied.only_generated = bool(generated) and not dealer
+        self._staged = _Staged(requests, data, applied)
+        return applied
+
+    def _edit(self, edit: SheetEdit, info: _SheetInfo, trust: bool,
+              requests: list[dict[str, Any]], data: list[dict[str, Any]], applied: Applied,
+              grids: dict[str, tuple[int, int]]) -> bool:
+        """Stage one dealer's tab's edit; whether anything of it changes."""
+        tab = self._tabs.get(edit.sheet) or Tab(edit.sheet, [])
+        taken = [] if trust else taken_columns(edit, tab)
+        applied.skipped.extend(taken)
+        off = {t.column for t in taken}
+        before = len(requests) + len(data)
+        cells: dict[str, dict[int, Any]] = {}  # column -> row -> value
+        for c in edit.new_columns:
+            if c.column not in off and not _same(_cell(tab, edit.header_row, c.column),
+                                                  c.header):
+                cells.setdefault(c.column, {})[edit.header_row] = c.header
+        index = KeyIndex({}, set()) if trust else \
+            key_index(tab, edit.header_row, edit.key_column)
+        dates = set()
+        for writes in edit.columns:
+            if writes.column in off:
+                continue
+            values = writes.python_values()
+            if trust:
+                rows: list[int | None] = writes.rows.tolist()
+            else:
+                located = locate_rows(edit, writes, tab, index)
+                applied.skipped.extend(located.skipped)
+                rows = located.rows
+            column = cells.setdefault(writes.column, {})
+            n = 0
+            for row, value in zip(rows, values, strict=True):
+                if row is not None and not _same(_cell(tab, row, writes.column), value):
+                    column[row] = value
+                    n += 1
+            applied.count(edit.sheet, n)
+            if writes.values.dtype.kind == "M" and n:
+                dates.add(writes.column)
+        last_row = max([r for col in cells.values() for r in col]
+                       + [h.last_row for h in edit.highlights], default=0)
+        last_col = max([column_index(c) for c, col in cells.items() if col]
+                       + [column_index(h.last_column) for h in edit.highlights], default=-1)
+        self._grow(info, last_row, last_col + 1, requests, grids)
+        for column, by_row in sorted(cells.items(), key=lambda kv: column_index(kv[0])):
+            data.extend(_runs(edit.sheet, column, by_row))
+        for column in sorted(dates, key=column_index):
+            requests.append(_number_format(info.sheet_id, column, edit.header_row,
+                                           grids[info.title][0], DATE_TIME_PATTERN))
+        for c in edit.new_columns:
+            if c.width is not None and c.column not in off and c.column in cells:
+                requests.append(_width(info.sheet_id, c.column, c.width))
+        requests.extend(self._rules(info, edit.highlights))
+        return len(requests) + len(data) > before
+
+    def _rules(self, info: _SheetInfo, highlights: tuple[Highlight, ...]
+               ) -> list[dict[str, Any]]:
+        """Replace forecourt's conditional-format rules on the tab, the team's left alone:
+        deletes by index from the highest down, then adds after the team's rules; nothing
+        when the rules are already these."""
+        wanted = [_rule(info.sheet_id, h) for h in highlights]
+        ours = [k for k, r in enumerate(info.rules) if _is_ours(r)]
+        if [_canon(info.rules[k]) for k in ours] == [_canon(r) for r in wanted]:
+            return []
+        out: list[dict[str, Any]] = [
+            {"deleteConditionalFormatRule": {"sheetId": info.sheet_id, "index": k}}
+            for k in sorted(ours, reverse=True)]
+        first = len(info.rules) - len(ours)
+        out += [{"addConditionalFormatRule": {"rule": rule, "index": first + k}}
+                for k, rule in enumerate(wanted)]
+        return out
+
+    def _grow(self, info: _SheetInfo, rows: int, columns: int,
+              requests: list[dict[str, Any]], grids: dict[str, tuple[int, int]]) -> None:
+        """More rows or columns where the writes go past the tab's grid."""
+        have_rows, have_cols = grids[info.title]
+        for dimension, have, need in (("ROWS", have_rows, rows), ("COLUMNS", have_cols, columns)):
+            if need > have:
+                requests.append({"appendDimension": {"sheetId": info.sheet_id,
+                                                     "dimension": dimension,
+                                                     "length": need - have}})
+        grids[info.title] = (max(have_rows, rows), max(have_cols, columns))
+
+    def _generated(self, sheet: GeneratedSheet, requests: list[dict[str, Any]],
+                   data: list[dict[str, Any]], used_ids: set[int],
+                   grids: dict[str, tuple[int, int]]) -> str | None:
+        """Stage a generated tab (Issues, KPI, Log): rewritten whole when it differs; the
+        name it has, or None when it is already as planned."""
+        name = sheet.name
+        info = self._sheets.get(name)
+        if info is not None and not _is_generated(self._tabs.get(name)):
+            name = f"{sheet.name} (forecourt)"  # the team's own tab of that name stays theirs
+            info = self._sheets.get(name)
+        width = max((len(r) for r in sheet.rows), default=1)
+        height = max(len(sheet.rows), 1)
+        wanted = [[json_value(v) for v in row] for row in sheet.rows]
+        if info is not None and _trimmed(self._tabs.get(name)) == _trimmed_rows(wanted):
+            return None
+        if info is None:
+            sheet_id = _new_id(used_ids)
+            info = _SheetInfo(sheet_id, name, len(self._sheets) + len(used_ids), height, width)
+            grids[name] = (0, 0)
+            requests.append({"addSheet": {"properties": {
+                "sheetId": sheet_id, "title": name,
+                "gridProperties": {"rowCount": height, "columnCount": width,
+                                   "frozenRowCount": sheet.freeze_row}}}})
+            grids[name] = (height, width)
+        else:
+            requests.append({"updateCells": {"range": {"sheetId": info.sheet_id},
+                                             "fields": "userEnteredValue,userEnteredFormat"}})
+            self._grow(info, height, width, requests, grids)
+            if info.frozen != sheet.freeze_row:
+                requests.append({"updateSheetProperties": {
+                    "properties": {"sheetId": info.sheet_id,
+                                   "gridProperties": {"frozenRowCount": sheet.freeze_row}},
+                    "fields": "gridProperties.frozenRowCount"}})
+        links = sheet.links
+        rows: list[list[Any]] = []
+        for i, row in enumerate(wanted, start=1):
+            rows.append(["" if (i, column_letter(j)) in links else v for j, v in enumerate(row)])
+        data.append({"range": f"{quote_sheet(name)}!A1", "majorDimension": "ROWS",
+                     "values": rows})
+        for (row, column), target in sorted(links.items()):
+            requests.append(self._link(info.sheet_id, row, column, target,
+                                       wanted[row - 1][column_index(column)]))
+        for column, pattern in sheet.formats.items():
+            requests.append(_number_format(info.sheet_id, column, 0, height, pattern))
+        for column, width_chars in sheet.widths.items():
+            requests.append(_width(info.sheet_id, column, width_chars))
+        if sheet.bold_rows:
+            for row in sorted(sheet.bold_rows):
+                requests.append({"repeatCell": {
+                    "range": {"sheetId": info.sheet_id, "startRowIndex": row - 1,
+                              "endRowIndex": row},
+                    "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                    "fields": "userEnteredFormat.textFormat.bold"}})
+        return name
+
+    def _link(self, sheet_id: int, row: int, column: str, target: Link | str,
+              label: Any) -> dict[str, Any]:
+        """A cell that links to a cell of the workbook: ``HYPERLINK("#gid=…&range=C7")``."""
+        to = self._sheets.get(getattr(target, "sheet", ""))
+        where = f"#gid={to.sheet_id}&range={target.column}{target.row}" \
+            if to is not None and isinstance(target, Link) else ""
+        text = str(label if label != "" else target).replace('"', '""')
+        value = {"formulaValue": f'=HYPERLINK("{where}","{text}")'} if where \
+            else {"stringValue": str(label)}
+        return {"updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row - 1,
+                      "columnIndex": column_index(column)},
+            "rows": [{"values": [{"userEnteredValue": value}]}],
+            "fields": "userEnteredValue"}}
+
+    def commit(self, before: Callable[[], None] | None = None) -> Committed:
+        if self._staged is None:
+            raise RuntimeError("commit() without apply()")
+        staged, self._staged = self._staged, None
+        if before is not None:
+            before()
+        if not staged.requests and not staged.data:
+            return Committed(False, self.url)
+        if staged.requests:
+            for chunk in _chunks(staged.requests, "requests"):
+                self._call("post", f"{API}/{self.id}:batchUpdate", json={"requests": chunk})
+        if staged.data:
+            for chunk in _chunks(staged.data, "data"):
+                self._call("post", f"{API}/{self.id}/values:batchUpdate",
+                           json={"valueInputOption": "RAW", "data": chunk})
+        return Committed(True, self.url)
+
+    @property
+    def url(self) -> str:
+        return f"https://docs.google.com/spreadsheets/d/{self.id}"
+
+
+# helpers ----------------------------------------------------------------------------------
+
+def _cell(tab: Tab | None, row: int, column: str) -> Any:
+    if tab is None:
+        return ""
+    i, j = row - tab.first_row, column_index(column) - tab.first_col
+    return tab.rows[i][j] if 0 <= i < len(tab.rows) and 0 <= j < len(tab.rows[i]) else ""
+
+
+def _same(found: Any, value: Any) -> bool:
+    """Whether a cell read back (numbers, serials for moments) holds the plan's value."""
+    value = python_value(value)
+    if isinstance(value, dt.datetime | dt.date) and isinstance(found, int | float) \
+            and not isinstance(found, bool):
+        return abs(found - serial(value)) < 1e-9
+    return cell_text(found) == cell_text(value) and (value is None) == (found in ("", None))
+
+
+def _runs(sheet: str, column: str, by_row: dict[int, Any]) -> Iterator[dict[str, Any]]:
+    """One value range per run of consecutive rows of a column."""
+    rows = sorted(by_row)
+    start = 0
+    for k in range(1, len(rows) + 1):
+        if k == len(rows) or rows[k] != rows[k - 1] + 1:
+            first, last = rows[start], rows[k - 1]
+            yield {"range": f"{quote_sheet(sheet)}!{column}{first}:{column}{last}",
+                   "majorDimension": "ROWS",
+                   "values": [[json_value(by_row[r])] for r in rows[start:k]]}
+            start = k
+
+
+def _number_format(sheet_id: int, column: str, header_row: int, rows: int,
+                   pattern: str) -> dict[str, Any]:
+    kind = "PERCENT" if "%" in pattern else "DATE_TIME" if "h" in pattern \
+        else "DATE" if "y" in pattern else "NUMBER"
+    j = column_index(column)
+    return {"repeatCell": {
+        "range": {"sheetId": sheet_id, "startRowIndex": header_row,
+                  "endRowIndex": max(rows, header_row + 1),
+                  "startColumnIndex": j, "endColumnIndex": j + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": kind, "pattern": pattern}}},
+        "fields": "userEnteredFormat.numberFormat"}}
+
+
+def _width(sheet_id: int, column: str, chars: float) -> dict[str, Any]:
+    j = column_index(column)
+    return {"updateDimensionProperties": {
+        "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": j,
+                  "endIndex": j + 1},
+        "properties": {"pixelSize": int(round(chars * 7 + 5))}, "fields": "pixelSize"}}
+
+
+def _rule(sheet_id: int, h: Highlight) -> dict[str, Any]:
+    fmt: dict[str, Any] = {"backgroundColor": _rgb(h.fill)}
+    if h.font:
+        fmt["textFormat"] = {"foregroundColor": _rgb(h.font)}
+    return {"ranges": [{"sheetId": sheet_id, "startRowIndex": h.first_row - 1,
+                        "endRowIndex": h.last_row, "startColumnIndex": 0,
+                        "endColumnIndex": column_index(h.last_column) + 1}],
+            "booleanRule": {"condition": {"type": "CUSTOM_FORMULA",
+                                          "values": [{"userEnteredValue": sheets_formula(h)}]},
+                            "format": fmt}}
+
+
+def _canon(value: Any) -> Any:
+    """A JSON value as the API compares it: zero-valued defaults (``sheetId: 0``, empty
+    lists) left out, as the API leaves them out of its answers; colours to 6 places."""
+    if isinstance(value, dict):  # the API mirrors each colour as a "...ColorStyle" too
+        return {k: c for k, v in value.items() if not k.endswith("ColorStyle")
+                and (c := _canon(v)) not in (0, "", False, None, [], {})}
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def _is_ours(rule: dict[str, Any]) -> bool:
+    condition = rule.get("booleanRule", {}).get("condition", {})
+    return any(TAG in str(v.get("userEnteredValue", "")) for v in condition.get("values", []))
+
+
+def _is_generated(tab: Tab | None) -> bool:
+    first = tab.rows[0][0] if tab is not None and tab.rows and tab.rows[0] else ""
+    return isinstance(first, str) and first.lower().startswith(_OURS)
+
+
+def _trimmed_rows(rows: list[list[Any]]) -> list[list[Any]]:
+    out = [list(r) for r in rows]
+    for r in out:
+        while r and r[-1] in ("", None):
+            r.pop()
+    while out and not out[-1]:
+        out.pop()
+    return [[cell_text(v) for v in r] for r in out]
+
+
+def _trimmed(tab: Tab | None) -> list[list[Any]] | None:
+    return None if tab is None else _trimmed_rows(tab.rows)
+
+
+def _new_id(used: set[int]) -> int:
+    while True:
+        candidate = secrets.randbelow(2**31 - 1) + 1
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+
+
+def _chunks(items: list[dict[str, Any]], key: str) -> Iterator[list[dict[str, Any]]]:
+    """``items`` in as few requests as keep each under :data:`MAX_REQUEST_BYTES`."""
+    chunk: list[dict[str, Any]] = []
+    size = 100
+    for item in items:
+        n = len(json.dumps(item, separators=(",", ":"))) + 1
+        if chunk and size + n > MAX_REQUEST_BYTES:
+            yield chunk
+            chunk, size = [], 100
+        chunk.append(item)
+        size += n
+    if chunk:
+        yield chunk
