@@ -88,7 +88,7 @@ COMMAND_CODES: dict[str, tuple[int, ...]] = {
     "new": _ALWAYS + (ExitCode.CANNOT_WRITE,),
     "demo": _ALWAYS + _WRITES,  # a workbook it has just written is there and readable
     "check": _ALWAYS + _READS,
-    "run": _ALWAYS + _READS + _WRITES + (ExitCode.CHANGED,),
+    "run": _ALWAYS + _READS + _WRITES + (ExitCode.NO_ACCESS, ExitCode.QUOTA, ExitCode.CHANGED),
     "columns": _ALWAYS,
     "codes": _ALWAYS,
 }
@@ -277,15 +277,32 @@ class _Progress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from forecourt.sync.xlsx import PendingTabs
+    if (args.book is None) == (args.sheet is None):
+        print("forecourt run: name a workbook file or --sheet ID_OR_URL (one of them)",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    if args.sheet is not None and args.out is not None:
+        print("forecourt run: --out is for a workbook file, not for --sheet", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.sheet is None:
+        from forecourt.sync.xlsx import PendingTabs
 
-    pending = PendingTabs(args.book)  # read while pandas and pandera import
+        target: Any = args.book
+        pending: Any = PendingTabs(args.book)  # read while pandas and pandera import
+    else:
+        from forecourt.sync.sheets import SheetsBackend
+
+        try:
+            target, pending = SheetsBackend(args.sheet, credentials=args.credentials), None
+        except ValueError as exc:  # not a Sheet's id or URL; an emulator not on this computer
+            print(f"forecourt run: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
     from forecourt.engine import run
 
     progress = _Progress() if sys.stderr.isatty() and not args.json else None
     try:
         result = run(
-            args.book,
+            target,
             tabs=pending,
             as_of=args.as_of,
             out=args.out,
@@ -297,6 +314,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if progress:
             progress.finish()
     summary = result.outcome.summary
+    if args.sheet is not None:
+        summary["api_calls"] = target.api_calls
+        summary["retries"] = target.retries
     summary["written"] = result.written
     summary["output"] = str(result.path)
     summary["backup"] = str(result.backup) if result.backup else None
@@ -394,7 +414,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     generate_demo(path, args.leads, seed=args.seed, as_of=as_of, language=args.language)
     print(f"wrote {path} ({_plural(args.leads, 'lead')})")
     run_args = argparse.Namespace(
-        book=path, as_of=as_of, json=False, out=None, dry_run=False, state=None
+        book=path, as_of=as_of, json=False, out=None, dry_run=False, state=None, sheet=None,
+        credentials=None,
     )
     return cmd_run(run_args)
 
@@ -624,10 +645,19 @@ def build_parser() -> argparse.ArgumentParser:
         [("forecourt run Leads.xlsx", "the day's work, written into Leads.xlsx"),
          ("forecourt run Leads.xlsx --dry-run", "what it would do; writes nothing"),
          ('forecourt run Leads.xlsx --as-of "2026-11-23 10:00" --out Test.xlsx',
-          "as if it were that moment, into another file")],
+          "as if it were that moment, into another file"),
+         ("forecourt run --sheet 1AbC...xyz --credentials key.json",
+          "the same on the team's Google Sheet (shared with the key's e-mail)")],
         extra="For a scheduler: 6 and 9 mean try again later; 3-5, 7 and 8 need a person.\n",
     )
-    run_p.add_argument("book", type=Path, help="the .xlsx or .xlsm workbook")
+    run_p.add_argument("book", type=Path, nargs="?", default=None,
+                       help="the .xlsx or .xlsm workbook (or --sheet)")
+    run_p.add_argument("--sheet", default=None, metavar="ID_OR_URL",
+                       help="run on the team's Google Sheet instead of a file (its id, or its "
+                            "URL as the browser shows it)")
+    run_p.add_argument("--credentials", type=Path, default=None, metavar="PATH",
+                       help="the Google service-account key (JSON) for --sheet (default: "
+                            "GOOGLE_APPLICATION_CREDENTIALS); share the Sheet with its e-mail")
     run_p.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
                        help=as_of_help + ", for reports you can reproduce")
     run_p.add_argument("--out", type=Path, default=None, metavar="PATH",
@@ -638,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print one JSON object on one line instead of the summary")
     run_p.add_argument("--state", type=Path, default=None, metavar="PATH",
                        help="keep the memory file here (default: BOOK.forecourt.sqlite beside "
-                            "the output)")
+                            "the output; for --sheet, in your state folder, by the Sheet's id)")
     run_p.set_defaults(func=cmd_run)
 
     columns = command(

@@ -323,12 +323,14 @@ _log = logging.getLogger("forecourt")
 
 @dataclass
 class RunResult:
-    """What :func:`run` did: the outcome (its plan whole, to apply elsewhere or again),
-    whether the workbook was written, where, its backup, and the memory's file."""
+    """What :func:`run` did: the outcome (its plan whole, to apply elsewhere or again; its
+    ``leads`` frame emptied after a run that writes, to free memory), whether the workbook
+    was written, where (a file's path, else the workbook's address, such as a Sheet's URL),
+    its backup, and the memory's file."""
 
     outcome: Outcome
     written: bool
-    path: Path
+    path: Path | str
     backup: Path | None
     state: Path | None
 
@@ -383,7 +385,7 @@ def _decide_and_write(backend: Backend, store: Any, *, as_of: dt.datetime | None
     say("deciding owners, next actions and due times")
     outcome = plan_run(book, memory, as_of)
     outcome.summary["notes"] = notes
-    location = Path(str(backend.identity))
+    location = _where(backend.identity.kind, str(backend.identity))
     if dry_run:
         return RunResult(outcome, False, location, None, None)
     del book  # the frames are not needed to write; free them for the big sheet
@@ -409,5 +411,10 @@ def _decide_and_write(backend: Backend, store: Any, *, as_of: dt.datetime | None
         staged.discard()
     if not committed.written:
         outcome.summary["changed_sheets"] = []
-    return RunResult(outcome, committed.written, Path(committed.location),
+    return RunResult(outcome, committed.written,
+                     _where(backend.identity.kind, committed.location),
                      Path(committed.backup) if committed.backup else None, store.path)
+
+
+def _where(kind: str, location: str) -> Path | str:
+    return Path(location) if kind == "file" else location
