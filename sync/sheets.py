@@ -359,15 +359,16 @@ class SheetsBackend:
                     "properties": {"sheetId": info.sheet_id,
                                    "gridProperties": {"frozenRowCount": sheet.freeze_row}},
                     "fields": "gridProperties.frozenRowCount"}})
+        # The cells go in the same batchUpdate (a value written later by values:batchUpdate
+        # would clear a link's formula): text as stringValue, which is never a formula.
         links = sheet.links
-        rows: list[list[Any]] = []
-        for i, row in enumerate(wanted, start=1):
-            rows.append(["" if (i, column_letter(j)) in links else v for j, v in enumerate(row)])
-        data.append({"range": f"{quote_sheet(name)}!A1", "majorDimension": "ROWS",
-                     "values": rows})
-        for (row, column), target in sorted(links.items()):
-            requests.append(self._link(info.sheet_id, row, column, target,
-                                       wanted[row - 1][column_index(column)]))
+        rows = [{"values": [self._link_value(links[(i, column_letter(j))], v)
+                            if (i, column_letter(j)) in links else _cell_data(v)
+                            for j, v in enumerate(row)]}
+                for i, row in enumerate(wanted, start=1)]
+        requests.append({"updateCells": {"start": {"sheetId": info.sheet_id, "rowIndex": 0,
+                                                   "columnIndex": 0},
+                                         "rows": rows, "fields": "userEnteredValue"}})
         for column, pattern in sheet.formats.items():
             requests.append(_number_format(info.sheet_id, column, 0, height, pattern))
         for column, width_chars in sheet.widths.items():
@@ -381,20 +382,14 @@ class SheetsBackend:
                     "fields": "userEnteredFormat.textFormat.bold"}})
         return name
 
-    def _link(self, sheet_id: int, row: int, column: str, target: Link | str,
-              label: Any) -> dict[str, Any]:
+    def _link_value(self, target: Link | str, label: Any) -> dict[str, Any]:
         """A cell that links to a cell of the workbook: ``HYPERLINK("#gid=…&range=C7")``."""
         to = self._sheets.get(getattr(target, "sheet", ""))
-        where = f"#gid={to.sheet_id}&range={target.column}{target.row}" \
-            if to is not None and isinstance(target, Link) else ""
+        if to is None or not isinstance(target, Link):
+            return _cell_data(label)
         text = str(label if label != "" else target).replace('"', '""')
-        value = {"formulaValue": f'=HYPERLINK("{where}","{text}")'} if where \
-            else {"stringValue": str(label)}
-        return {"updateCells": {
-            "start": {"sheetId": sheet_id, "rowIndex": row - 1,
-                      "columnIndex": column_index(column)},
-            "rows": [{"values": [{"userEnteredValue": value}]}],
-            "fields": "userEnteredValue"}}
+        where = f"#gid={to.sheet_id}&range={target.column}{target.row}"
+        return {"userEnteredValue": {"formulaValue": f'=HYPERLINK("{where}","{text}")'}}
 
     def commit(self, before: Callable[[], None] | None = None) -> Committed:
         if self._staged is None:
@@ -425,6 +420,17 @@ def _cell(tab: Tab | None, row: int, column: str) -> Any:
         return ""
     i, j = row - tab.first_row, column_index(column) - tab.first_col
     return tab.rows[i][j] if 0 <= i < len(tab.rows) and 0 <= j < len(tab.rows[i]) else ""
+
+
+def _cell_data(value: Any) -> dict[str, Any]:
+    """A value as ``updateCells`` takes it; text is a stringValue, never a formula."""
+    if value in ("", None):
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
 
 
 def _same(found: Any, value: Any) -> bool:

@@ -1278,6 +1278,9 @@ class Evaluator:
                     "LOWER": text.lower, "TRIM": lambda: " ".join(text.split())}[name]()
         if name in ("CONCATENATE", "CONCAT"):
             return "".join(self.text(v) for v in scalars)
+        if name == "HYPERLINK":  # shows its label (else the address), as Sheets does
+            return self.text(scalars[1] if len(scalars) > 1 else scalars[0] if scalars
+                             else None)
         if name == "TODAY":
             self.implied = {"type": "DATE", "pattern": "M/d/yyyy"}
             return float(math.floor(to_serial(self.now)))
