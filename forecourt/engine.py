@@ -338,20 +338,21 @@ class RunResult:
 def run(target: Backend | Path | str, *, as_of: dt.datetime | None = None,
         out: Path | str | None = None, dry_run: bool = False, state: Path | str | None = None,
         progress: Callable[[str], None] | None = None,
-        tabs: Tabs | PendingTabs | None = None) -> RunResult:
+        tabs: Tabs | PendingTabs | None = None, client: Any = None) -> RunResult:
     """Run the engine on a workbook and write the result back (see the module docstring).
 
-    ``target`` is a backend (:class:`~forecourt.sync.backend.Backend`) or the path of an
-    .xlsx/.xlsm file; for a file, ``out`` writes the result elsewhere and ``tabs`` are its
-    values when the caller has read them already (or is reading them:
-    :class:`~forecourt.sync.xlsx.PendingTabs`). ``state`` is the memory's SQLite file (default:
-    the workbook's own store, :func:`forecourt.store.memory_store`). The interpreter is left
-    as it is (switch interval, garbage collector): the ``forecourt`` command tunes those for
-    itself.
+    ``target`` is a backend (:class:`~forecourt.sync.backend.Backend`), the path of an
+    .xlsx/.xlsm file, or a Google Sheet: a ``gspread.Spreadsheet``, or its id or URL with a
+    ``gspread.Client`` as ``client`` (see :func:`forecourt.sync.open_backend`). For a file,
+    ``out`` writes the result elsewhere and ``tabs`` are its values when the caller has read
+    them already (or is reading them: :class:`~forecourt.sync.xlsx.PendingTabs`). ``state``
+    is the memory's SQLite file (default: the workbook's own store,
+    :func:`forecourt.store.memory_store`). The interpreter is left as it is (switch interval,
+    garbage collector): the ``forecourt`` command tunes those for itself.
     """
     from forecourt.sync import open_backend
 
-    backend = open_backend(target, out=out, tabs=tabs)
+    backend = open_backend(target, out=out, tabs=tabs, client=client)
     say = progress or (lambda _m: None)
     own = backend.store  # a backend may keep its memory itself (grids in memory)
     store = memory_store(backend.identity, state) if own is None or state is not None else own

@@ -111,8 +111,8 @@ class _Staged:
 
 
 class SheetsBackend:
-    """A Google Sheet, by id or URL, through a ``gspread.Client`` (made from
-    ``credentials`` when not given: see :mod:`forecourt.sync.sheets_client`)."""
+    """A Google Sheet, by id or URL, through a ``gspread.Client`` or its HTTP client (made
+    from ``credentials`` when not given: see :mod:`forecourt.sync.sheets_client`)."""
 
     capabilities = Capabilities(live_highlighting=True, links=True, charts=False,
                                 number_formats=True, widths=True, max_cells=MAX_CELLS,
@@ -125,7 +125,8 @@ class SheetsBackend:
 
         self.id = spreadsheet_id(spreadsheet)
         self.client = client if client is not None else make_client(credentials)
-        self.http = self.client.http_client
+        # a gspread.Client, or the HTTP client a gspread.Spreadsheet carries
+        self.http = getattr(self.client, "http_client", self.client)
         self.identity = WorkbookId("sheet", self.id)
         self.title = self.id
         self.time_zone: str | None = None
@@ -169,7 +170,7 @@ class SheetsBackend:
         meta = self._call("get", f"{API}/{self.id}", params={"fields": META_FIELDS})
         props = meta.get("properties", {})
         self.title = props.get("title", self.id)
-        self.time_zone = props.get("timeZone")
+        self.time_zone = _known_zone(props.get("timeZone"))
         self._auto_recalc = props.get("autoRecalc", "ON_CHANGE")
         self._sheets = {}
         for sheet in meta.get("sheets", []):
@@ -414,6 +415,19 @@ class SheetsBackend:
 
 
 # helpers ----------------------------------------------------------------------------------
+
+def _known_zone(name: str | None) -> str | None:
+    """The Sheet's time zone if this computer knows it (else this computer's own is used)."""
+    if not name:
+        return None
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
 
 def _cell(tab: Tab | None, row: int, column: str) -> Any:
     if tab is None:

@@ -197,3 +197,34 @@ def test_a_url_and_an_id_name_the_same_sheet_and_garbage_is_a_usage_error(client
     assert done.returncode == 0, done.stderr
     bad = forecourt("run", "--sheet", "not a sheet", standin=standin, tmp_path=tmp_path)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_the_library_takes_a_gspread_client_or_spreadsheet(client, tmp_path, monkeypatch):
+    from forecourt.engine import run
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    sheet = make_sheet(client)
+    as_of = dt.datetime(2026, 11, 23, 10, 0)
+    by_id = run(sheet, client=client, as_of=as_of, dry_run=True)
+    by_object = run(client.open_by_key(sheet), as_of=as_of, dry_run=True)
+    assert by_id.outcome.summary["assigned"] == by_object.outcome.summary["assigned"] == 3
+    assert str(by_id.path).endswith(sheet)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_now_is_the_sheets_own_time_zone(client, tmp_path, monkeypatch, zone):
+    """UTC+14 and UTC-11 are a day apart: "now" is the Sheet's wall clock, not this
+    computer's, when neither --as-of nor a Settings row says otherwise."""
+    from zoneinfo import ZoneInfo
+
+    from forecourt.engine import run
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    sheet = make_sheet(client)
+    client.open_by_key(sheet).batch_update({"requests": [{"updateSpreadsheetProperties": {
+        "properties": {"timeZone": zone}, "fields": "timeZone"}}]})
+    before = dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    result = run(sheet, client=client, dry_run=True)
+    after = dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    as_of = dt.datetime.strptime(result.outcome.summary["as_of"], "%Y-%m-%d %H:%M")
+    assert before <= as_of <= after
