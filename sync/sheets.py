@@ -120,7 +120,7 @@ class SheetsBackend:
     store = None  # the memory lives in the user's state folder: forecourt.store
 
     def __init__(self, spreadsheet: str, *, client: Any = None,
-                 credentials: str | Path | None = None) -> None:
+                 credentials: str | Path | None = None, max_cells: int = MAX_CELLS) -> None:
         from forecourt.sync.sheets_client import make_client, spreadsheet_id
 
         self.id = spreadsheet_id(spreadsheet)
@@ -128,6 +128,7 @@ class SheetsBackend:
         # a gspread.Client, or the HTTP client a gspread.Spreadsheet carries
         self.http = getattr(self.client, "http_client", self.client)
         self.identity = WorkbookId("sheet", self.id)
+        self.max_cells = max_cells  # Google's limit per spreadsheet
         self.title = self.id
         self.time_zone: str | None = None
         self._sheets: dict[str, _SheetInfo] = {}
@@ -238,10 +239,10 @@ class SheetsBackend:
                 requests.append({"updateSpreadsheetProperties": {
                     "properties": {"autoRecalc": "MINUTE"}, "fields": "autoRecalc"}})
             cells = sum(r * c for r, c in grids.values())
-            if cells > MAX_CELLS:
+            if cells > self.max_cells:
                 raise CannotWrite(f"the Google Sheet {self.title!r} would hold {cells:,} cells, "
-                                  f"more than Google's limit of {MAX_CELLS:,}; nothing was "
-                                  "written (move old leads to another spreadsheet).")
+                                  f"more than Google's limit of {self.max_cells:,}; nothing "
+                                  "was written (move old leads to another spreadsheet).")
         applied.changed_sheets = dealer + generated
         applied.only_generated = bool(generated) and not dealer
         self._staged = _Staged(requests, data, applied)

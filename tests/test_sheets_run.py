@@ -228,3 +228,46 @@ def test_now_is_the_sheets_own_time_zone(client, tmp_path, monkeypatch, zone):
     after = dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
     as_of = dt.datetime.strptime(result.outcome.summary["as_of"], "%Y-%m-%d %H:%M")
     assert before <= as_of <= after
+
+
+def test_a_sheet_that_would_pass_the_cell_limit_is_not_written(client, standin, tmp_path,
+                                                               monkeypatch):
+    from forecourt.engine import run
+    from forecourt.errors import CannotWrite
+    from forecourt.sync.sheets import SheetsBackend
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    sheet = make_sheet(client)
+    requests.delete(standin + "/_standin/calls", timeout=10)
+    with pytest.raises(CannotWrite, match="more than Google's limit"):
+        run(SheetsBackend(sheet, client=client, max_cells=2000),
+            as_of=dt.datetime(2026, 11, 23, 10, 0))
+    assert [c["kind"] for c in calls(standin)] == ["spreadsheets.get",
+                                                   "spreadsheets.values.batchGet"]
+
+
+def test_another_users_edit_between_read_and_write_is_kept(client, standin, tmp_path,
+                                                          monkeypatch):
+    """A teammate renames a lead and adds a note on their phone while the run works: the run
+    writes only its own cells that change, so the edits stay."""
+    from forecourt.engine import run
+    from forecourt.sync.sheets import SheetsBackend
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    sheet = make_sheet(client)
+    backend = SheetsBackend(sheet, client=client)
+    read = backend.read
+
+    def read_then_someone_edits(*args, **kwargs):
+        tabs = read(*args, **kwargs)
+        requests.post(standin + "/_standin/edit", json={
+            "spreadsheetId": sheet, "range": "'Leads'!B3:B3", "values": [["Robert Roe"]]},
+            timeout=10)
+        return tabs
+
+    backend.read = read_then_someone_edits  # the edit lands between our read and write
+    run(backend, as_of=dt.datetime(2026, 11, 23, 10, 0))
+    rows = client.open_by_key(sheet).worksheet("Leads").get_all_values()
+    assert rows[2][1] == "Robert Roe"
+    owner = rows[0].index("Owner")
+    assert rows[2][owner] in {"Anna", "Ben"}
