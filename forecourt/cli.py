@@ -293,7 +293,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from forecourt.sync.sheets import SheetsBackend
 
         try:
-            target, pending = SheetsBackend(args.sheet, credentials=args.credentials), None
+            target = SheetsBackend(args.sheet, credentials=args.credentials, oauth=args.oauth)
+            pending = None
         except ValueError as exc:  # not a Sheet's id or URL; an emulator not on this computer
             print(f"forecourt run: {exc}", file=sys.stderr)
             return ExitCode.USAGE
@@ -415,7 +416,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({_plural(args.leads, 'lead')})")
     run_args = argparse.Namespace(
         book=path, as_of=as_of, json=False, out=None, dry_run=False, state=None, sheet=None,
-        credentials=None,
+        credentials=None, oauth=False,
     )
     return cmd_run(run_args)
 
@@ -658,6 +659,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--credentials", type=Path, default=None, metavar="PATH",
                        help="the Google service-account key (JSON) for --sheet (default: "
                             "GOOGLE_APPLICATION_CREDENTIALS); share the Sheet with its e-mail")
+    run_p.add_argument("--oauth", action="store_true",
+                       help="for --sheet: sign in with your own Google account instead (a "
+                            "browser opens the first time; gspread keeps the token)")
     run_p.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
                        help=as_of_help + ", for reports you can reproduce")
     run_p.add_argument("--out", type=Path, default=None, metavar="PATH",

@@ -120,11 +120,12 @@ class SheetsBackend:
     store = None  # the memory lives in the user's state folder: forecourt.store
 
     def __init__(self, spreadsheet: str, *, client: Any = None,
-                 credentials: str | Path | None = None, max_cells: int = MAX_CELLS) -> None:
+                 credentials: str | Path | None = None, oauth: bool = False,
+                 max_cells: int = MAX_CELLS) -> None:
         from forecourt.sync.sheets_client import make_client, spreadsheet_id
 
         self.id = spreadsheet_id(spreadsheet)
-        self.client = client if client is not None else make_client(credentials)
+        self.client = client if client is not None else make_client(credentials, oauth=oauth)
         # a gspread.Client, or the HTTP client a gspread.Spreadsheet carries
         self.http = getattr(self.client, "http_client", self.client)
         self.identity = WorkbookId("sheet", self.id)
