@@ -20,6 +20,8 @@ program's), reporting it instead of overwriting it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -255,7 +257,7 @@ def locate_rows(edit: SheetEdit, writes: ColumnWrites, tab: Tab | None,
             rows.append(None)
             skipped.append(Skipped(edit.sheet, key, writes.column, "row not found"))
             continue
-        now = cell_text(_cell(tab, row, j)) if tab is not None else ""
+        now = _as_text(_cell(tab, row, j), value, expected) if tab is not None else ""
         if now == cell_text(value) and tab is not None:
             rows.append(None)  # holds it already
             continue
@@ -266,6 +268,20 @@ def locate_rows(edit: SheetEdit, writes: ColumnWrites, tab: Tab | None,
             continue
         rows.append(row)
     return Located(rows, skipped)
+
+
+_MINUTE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d$")
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _as_text(found: Any, value: Any, expected: str | None) -> str:
+    """A cell as the engine compares it; a serial number (a Google Sheet's moments) as the
+    moment, where the plan writes or expects one there."""
+    if isinstance(found, int | float) and not isinstance(found, bool) and (
+            isinstance(value, dt.datetime) or _MINUTE.match(expected or "")):
+        moment = _EPOCH + dt.timedelta(days=found)
+        return cell_text(moment + dt.timedelta(seconds=0.5)).rstrip()  # to the nearest second
+    return cell_text(found)
 
 
 def _cell(tab: Tab | None, row: int, j: int | None) -> Any:

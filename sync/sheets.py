@@ -36,6 +36,7 @@ from forecourt.sync.backend import (
     KeyIndex,
     Progress,
     WorkbookId,
+    fold_key,
     key_index,
     locate_rows,
     taken_columns,
@@ -150,7 +151,11 @@ class SheetsBackend:
 
     @contextlib.contextmanager
     def session(self, *, write: bool, memory: Path | None = None) -> Iterator[list[str]]:
-        """One run per Sheet on this computer: the run lock beside its memory file."""
+        """One run per Sheet on this computer: the run lock beside its memory file. A read is
+        trusted only within the session it was made in: a Sheet cannot tell whether it
+        changed since without another call, so :meth:`apply` reads again when this session
+        has not read yet."""
+        self._revision = None
         if not write or memory is None:
             yield []
             return
@@ -211,9 +216,9 @@ class SheetsBackend:
 
     def apply(self, plan: Plan, progress: Progress | None = None) -> Applied:
         """Work out the two write calls (made by :meth:`commit`): only what changes."""
-        if not self._sheets:
-            raise RuntimeError("apply() before read()")
         say = progress or (lambda _m: None)
+        if self._revision is None:  # not read in this session: the Sheet as it is now
+            self.read(progress)
         applied = Applied()
         requests: list[dict[str, Any]] = []
         data: list[dict[str, Any]] = []
@@ -285,6 +290,24 @@ class SheetsBackend:
             applied.count(edit.sheet, n)
             if writes.values.dtype.kind == "M" and n:
                 dates.add(writes.column)
+        if edit.appends:  # a key the tab has is written in place, a new one below the last row
+            rows_by_key = index.rows if not trust else \
+                key_index(tab, edit.header_row, edit.key_column).rows
+            end = max(tab.first_row + len(tab.rows) - 1, edit.header_row)
+            for block in edit.appends:
+                for key, row_values in zip(block.keys, block.values, strict=True):
+                    row = rows_by_key.get(fold_key(key))
+                    if row is None:
+                        end += 1
+                        row = rows_by_key[fold_key(key)] = end
+                    n = 0
+                    for column, value in zip(block.columns, row_values, strict=True):
+                        if not _same(_cell(tab, row, column), value):
+                            cells.setdefault(column, {})[row] = value
+                            n += 1
+                            if isinstance(python_value(value), dt.datetime | dt.date):
+                                dates.add(column)
+                    applied.count(edit.sheet, n)
         last_row = max([r for col in cells.values() for r in col]
                        + [h.last_row for h in edit.highlights], default=0)
         last_col = max([column_index(c) for c, col in cells.items() if col]
@@ -296,7 +319,7 @@ class SheetsBackend:
             requests.append(_number_format(info.sheet_id, column, edit.header_row,
                                            grids[info.title][0], DATE_TIME_PATTERN))
         for c in edit.new_columns:
-            if c.width is not None and c.column not in off and c.column in cells:
+            if c.width is not None and c.column not in off and cells.get(c.column):
                 requests.append(_width(info.sheet_id, c.column, c.width))
         requests.extend(self._rules(info, edit.highlights))
         return len(requests) + len(data) > before

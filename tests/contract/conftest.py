@@ -1,17 +1,31 @@
 """Fixtures of the contract suite: a backend of each kind, and one engine run per book and
-backend shared by the tests that only read its result."""
+backend shared by the tests that only read its result. The Google Sheets backend's stand-in
+runs once a session (started when first used, stopped at the end), and a Sheet's memory goes
+to a state folder of the session's own (``XDG_STATE_HOME``), never the user's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sheets_fixtures
 from contract_backends import FACTORIES, KINDS, Factory, Rows
 from contract_books import AS_OF, Book
 
 from forecourt.engine import RunResult, run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sheets_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The session's state folder for a Sheet's memory; the stand-in stopped at the end."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        try:
+            yield
+        finally:
+            sheets_fixtures.stop_shared()
 
 
 @pytest.fixture(params=KINDS)
