@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forecourt.errors import CannotWrite, UnreadableWorkbook
+from forecourt.errors import CannotWrite, ForecourtError, UnreadableWorkbook
 from forecourt.plan import GeneratedSheet, Highlight, Link, Plan, SheetEdit, python_value
 from forecourt.sync.backend import (
     Applied,
@@ -122,7 +122,8 @@ class SheetsBackend:
 
     def __init__(self, spreadsheet: str, *, client: Any = None,
                  credentials: str | Path | None = None, oauth: bool = False,
-                 max_cells: int = MAX_CELLS) -> None:
+                 max_cells: int = MAX_CELLS, max_request_bytes: int = MAX_REQUEST_BYTES
+                 ) -> None:
         from forecourt.sync.sheets_client import make_client, spreadsheet_id
 
         self.id = spreadsheet_id(spreadsheet)
@@ -131,6 +132,7 @@ class SheetsBackend:
         self.http = getattr(self.client, "http_client", self.client)
         self.identity = WorkbookId("sheet", self.id)
         self.max_cells = max_cells  # Google's limit per spreadsheet
+        self.max_request_bytes = max_request_bytes  # a write is split only past this
         self.title = self.id
         self.time_zone: str | None = None
         self._sheets: dict[str, _SheetInfo] = {}
@@ -425,13 +427,19 @@ class SheetsBackend:
             before()
         if not staged.requests and not staged.data:
             return Committed(False, self.url)
-        if staged.requests:
-            for chunk in _chunks(staged.requests, "requests"):
-                self._call("post", f"{API}/{self.id}:batchUpdate", json={"requests": chunk})
-        if staged.data:
-            for chunk in _chunks(staged.data, "data"):
-                self._call("post", f"{API}/{self.id}/values:batchUpdate",
-                           json={"valueInputOption": "RAW", "data": chunk})
+        calls = [(f"{API}/{self.id}:batchUpdate", {"requests": chunk})
+                 for chunk in _chunks(staged.requests, self.max_request_bytes)]
+        calls += [(f"{API}/{self.id}/values:batchUpdate", {"valueInputOption": "RAW",
+                                                            "data": chunk})
+                  for chunk in _chunks(staged.data, self.max_request_bytes)]
+        for done, (url, body) in enumerate(calls):
+            try:
+                self._call("post", url, json=body)
+            except ForecourtError as exc:
+                if done:  # a first write went through: say so, the next run completes it
+                    exc.args = (f"{exc} Part of this run's changes were written to the Sheet "
+                                "already; the next run completes them.",)
+                raise
         return Committed(True, self.url)
 
     @property
@@ -572,13 +580,14 @@ def _new_id(used: set[int]) -> int:
             return candidate
 
 
-def _chunks(items: list[dict[str, Any]], key: str) -> Iterator[list[dict[str, Any]]]:
-    """``items`` in as few requests as keep each under :data:`MAX_REQUEST_BYTES`."""
+def _chunks(items: list[dict[str, Any]], limit: int) -> Iterator[list[dict[str, Any]]]:
+    """``items`` in as few requests as keep each under ``limit`` bytes (one item alone may
+    pass it: it cannot be split)."""
     chunk: list[dict[str, Any]] = []
     size = 100
     for item in items:
         n = len(json.dumps(item, separators=(",", ":"))) + 1
-        if chunk and size + n > MAX_REQUEST_BYTES:
+        if chunk and size + n > limit:
             yield chunk
             chunk, size = [], 100
         chunk.append(item)

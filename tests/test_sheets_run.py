@@ -271,3 +271,26 @@ def test_another_users_edit_between_read_and_write_is_kept(client, standin, tmp_
     assert rows[2][1] == "Robert Roe"
     owner = rows[0].index("Owner")
     assert rows[2][owner] in {"Anna", "Ben"}
+
+
+def test_a_write_is_split_only_where_a_request_would_pass_the_limit(client, standin,
+                                                                   tmp_path, monkeypatch):
+    """The same run with a small request limit makes more write calls and leaves the same
+    cells; with the default limit it is one call of each kind."""
+    from forecourt.engine import run
+    from forecourt.sync.sheets import SheetsBackend
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    results = []
+    for limit in (2_000_000, 3_000):
+        sheet = make_sheet(client)
+        requests.delete(standin + "/_standin/calls", timeout=10)
+        run(SheetsBackend(sheet, client=client, max_request_bytes=limit),
+            as_of=dt.datetime(2026, 11, 23, 10, 0), state=tmp_path / f"{limit}.sqlite")
+        made = calls(standin)
+        assert all(c["bytes"] <= max(limit, 20_000) for c in made if c["bytes"])
+        results.append((len(made), client.open_by_key(sheet).worksheet("Leads")
+                        .get_all_values()))
+    (default_calls, default_cells), (split_calls, split_cells) = results
+    assert default_calls == 4 and split_calls > 4
+    assert [r[6:] for r in split_cells] == [r[6:] for r in default_cells]
