@@ -48,8 +48,10 @@ def assign_ids(leads: pd.DataFrame) -> pd.Series:
     backends compare keys (without case, spaces or dashes: a typed ``l-abc1234`` takes
     ``L-ABC1234``)."""
     ids = leads["lead_id"].copy()
-    taken = {fold_key(i) for i in ids.dropna()}
     missing = leads.loc[ids.isna(), ["received_at", "phone", "email", "name", "source"]]
+    if missing.empty:  # a rerun: every row has its id
+        return ids
+    taken = {fold_key(i) for i in ids.dropna()}
     made = []
     for parts in missing.itertuples(index=False, name=None):
         new = stable_id(*parts)
