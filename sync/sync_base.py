@@ -1,0 +1,94 @@
+"""The base of a two-way sync: what both sides held after the last successful sync, per tab,
+kept in SQLite so the next sync can tell which side changed what (:mod:`forecourt.sync.merge`).
+
+One file per pair (a workbook and a Sheet). A commit replaces the whole base in one SQLite
+transaction: a sync killed at any moment leaves the old base or the new one, never part of
+either; the sync commits only after both sides are written, so a write that failed is never
+recorded as synced. Values keep their type (text, numbers, booleans, moments).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from forecourt.sync.merge import Row, Table
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS base_tabs (
+    tab TEXT PRIMARY KEY, key_header TEXT NOT NULL, headers TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS base_rows (
+    tab TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, cells TEXT NOT NULL,
+    PRIMARY KEY (tab, key));
+CREATE TABLE IF NOT EXISTS base_info (
+    name TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def _encode(value: Any) -> Any:
+    """A cell as JSON: moments tagged so they come back as moments."""
+    if isinstance(value, dt.datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "t" in value:
+            return dt.datetime.fromisoformat(value["t"])
+        if "d" in value:
+            return dt.date.fromisoformat(value["d"])
+    return value
+
+
+def load_base(path: Path | str) -> tuple[dict[str, Table], dict[str, str]]:
+    """(the base's tables by tab name, its info such as when it was synced); empty when
+    there is no base yet (a first sync)."""
+    path = Path(path)
+    if not path.exists():
+        return {}, {}
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        tables = {tab: Table(key_header, json.loads(headers), {}, tab)
+                  for tab, key_header, headers in db.execute(
+                      "SELECT tab, key_header, headers FROM base_tabs")}
+        for tab, key, position, cells in db.execute(
+                "SELECT tab, key, position, cells FROM base_rows ORDER BY tab, position"):
+            if tab in tables:
+                tables[tab].rows[key] = Row(position, {h: _decode(v) for h, v in
+                                                       json.loads(cells).items()})
+        info = dict(db.execute("SELECT name, value FROM base_info"))
+    return tables, info
+
+
+def commit_base(path: Path | str, tables: Mapping[str, Table],
+                info: Mapping[str, str] | None = None) -> None:
+    """Replace the whole base with ``tables`` in one transaction (all or nothing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+        with db:  # one transaction: committed whole, or rolled back whole
+            db.execute("DELETE FROM base_tabs")
+            db.execute("DELETE FROM base_rows")
+            db.execute("DELETE FROM base_info")
+            for name, table in tables.items():
+                db.execute("INSERT INTO base_tabs VALUES (?, ?, ?)",
+                           (name, table.key_header, json.dumps(list(table.headers))))
+                db.executemany("INSERT INTO base_rows VALUES (?, ?, ?, ?)", (
+                    (name, key, row.position,
+                     json.dumps({h: _encode(v) for h, v in row.cells.items()},
+                                ensure_ascii=False))
+                    for key, row in table.rows.items()))
+            db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
+    finally:
+        db.close()
