@@ -19,7 +19,7 @@ import pandas as pd
 from forecourt.errors import NoLeadsTab
 from forecourt.issues import Issue, make_issue
 from forecourt.settings import Settings, now_in, settings_from_rows
-from forecourt.sync.base import Tab, Tabs
+from forecourt.sync.base import Tab, Tabs, is_generated
 from forecourt.validators import normalise as norm
 from forecourt.validators.frames import DATE_FIELDS, build_frame, empty_frame
 from forecourt.validators.headers import ColumnMap, Layout, find_layout
@@ -68,13 +68,6 @@ class Book:
     @property
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "error"]
-
-
-def is_generated(tab: Tab) -> bool:
-    """A sheet forecourt wrote itself: its A1 starts with "forecourt"."""
-    first = tab.rows[0][0] if tab.rows and tab.rows[0] and tab.first_row == 1 \
-        and tab.first_col == 0 else ""
-    return isinstance(first, str) and first.lower().startswith("forecourt")
 
 
 def _column(rows: list[list[Any]], j: int) -> list[Any]:

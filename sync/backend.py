@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from forecourt.plan import ColumnWrites, Plan, SheetEdit
-from forecourt.sync.base import Tab, Tabs, cell_text, column_index, fold_key
+from forecourt.sync.base import Tab, Tabs, cell_text, column_index, fold_key, from_serial
 
 Progress = Callable[[str], None]
 
@@ -271,7 +271,6 @@ def locate_rows(edit: SheetEdit, writes: ColumnWrites, tab: Tab | None,
 
 
 _MINUTE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d$")
-_EPOCH = dt.datetime(1899, 12, 30)
 
 
 def _as_text(found: Any, value: Any, expected: str | None) -> str:
@@ -279,15 +278,10 @@ def _as_text(found: Any, value: Any, expected: str | None) -> str:
     moment, where the plan writes or expects one there."""
     if isinstance(found, int | float) and not isinstance(found, bool) and (
             isinstance(value, dt.datetime) or _MINUTE.match(expected or "")):
-        moment = _EPOCH + dt.timedelta(days=found)
+        moment = from_serial(found)
         return cell_text(moment + dt.timedelta(seconds=0.5)).rstrip()  # to the nearest second
     return cell_text(found)
 
 
 def _cell(tab: Tab | None, row: int, j: int | None) -> Any:
-    if tab is None or j is None:
-        return ""
-    i, jj = row - tab.first_row, j - tab.first_col
-    if 0 <= i < len(tab.rows) and 0 <= jj < len(tab.rows[i]):
-        return tab.rows[i][jj]
-    return ""
+    return "" if tab is None else tab.value(row, j)

@@ -51,6 +51,15 @@ class Tab:
     def excel_row(self, i: int) -> int:
         return self.first_row + i
 
+    def value(self, row: int, j: int | None) -> Any:
+        """The cell at ``row`` (1-based) and column index ``j`` (0-based, from A); "" outside
+        the rectangle."""
+        if j is None:
+            return ""
+        i, jj = row - self.first_row, j - self.first_col
+        return self.rows[i][jj] if 0 <= i < len(self.rows) and 0 <= jj < len(self.rows[i]) \
+            else ""
+
     def letter(self, j: int) -> str:
         return column_letter(self.first_col + j)
 
@@ -79,6 +88,29 @@ def fold_key(value: Any) -> str:
         value = int(value)  # an id typed as 1001 is read back as 1001.0
     text = value if isinstance(value, str) else str(value)
     return text.replace(" ", "").replace("-", "").upper()
+
+
+#: day 0 of a spreadsheet's serial numbers (Excel, LibreOffice and Google Sheets alike)
+SERIAL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def serial(value: dt.datetime | dt.date) -> float:
+    """A moment as a spreadsheet serial number (days since 1899-12-30, wall-clock), to the last
+    bit: correctly rounded, as ``timedelta / timedelta`` is."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return (value.replace(tzinfo=None) - SERIAL_EPOCH) / dt.timedelta(days=1)
+
+
+def from_serial(number: float) -> dt.datetime:
+    return SERIAL_EPOCH + dt.timedelta(days=number)
+
+
+def is_generated(tab: Tab) -> bool:
+    """A sheet forecourt wrote itself: its A1 starts with "forecourt"."""
+    first = tab.rows[0][0] if tab.rows and tab.rows[0] and tab.first_row == 1 \
+        and tab.first_col == 0 else ""
+    return isinstance(first, str) and first.lower().startswith("forecourt")
 
 
 def cell_text(value: Any) -> str:

@@ -33,9 +33,7 @@ from forecourt.sync.backend import (
     taken_columns,
     trusts,
 )
-from forecourt.sync.base import Tab, Tabs, cell_text, column_index
-
-GENERATED_MARK = "forecourt"
+from forecourt.sync.base import Tab, Tabs, cell_text, column_index, is_generated
 
 
 @dataclass
@@ -230,7 +228,8 @@ class GridBackend:
     def _put_generated(self, staged: _State, sheet: GeneratedSheet) -> str:
         name = sheet.name
         existing = staged.sheets.get(name)
-        if existing is not None and name not in staged.generated and not _is_ours(existing):
+        if existing is not None and name not in staged.generated \
+                and not is_generated(Tab(name, existing)):
             name = f"{sheet.name} (forecourt)"
         staged.sheets[name] = [["" if v is None else python_value(v) for v in row]
                                for row in sheet.rows]
@@ -239,11 +238,6 @@ class GridBackend:
         staged.widths[name] = dict(sheet.widths)
         staged.generated.add(name)
         return name
-
-
-def _is_ours(grid: list[list[Any]]) -> bool:
-    first = grid[0][0] if grid and grid[0] else ""
-    return isinstance(first, str) and first.lower().startswith(GENERATED_MARK)
 
 
 def _last_row(grid: list[list[Any]]) -> int:
@@ -264,8 +258,6 @@ def _put(grid: list[list[Any]], row: int, j: int, value: Any) -> int:
             return 0
         cells.extend([""] * (j + 1 - len(cells)))
     old = cells[j]
-    if old == value and type(old) is type(value):
-        return 0
     cells[j] = value
-    return 0 if cell_text(old) == cell_text(value) and old.__class__ is value.__class__ else 1
+    return 0 if type(old) is type(value) and cell_text(old) == cell_text(value) else 1
 

@@ -42,7 +42,16 @@ from forecourt.sync.backend import (
     taken_columns,
     trusts,
 )
-from forecourt.sync.base import Tab, Tabs, cell_text, column_index, column_letter, quote_sheet
+from forecourt.sync.base import (
+    Tab,
+    Tabs,
+    cell_text,
+    column_index,
+    column_letter,
+    is_generated,
+    quote_sheet,
+    serial,
+)
 
 API = "https://sheets.googleapis.com/v4/spreadsheets"
 #: what the first call asks for, and nothing more
@@ -57,15 +66,6 @@ MAX_CELLS = 10_000_000
 #: them, and only them, again
 TAG = 'N("forecourt")=0'
 DATE_TIME_PATTERN = "yyyy-mm-dd hh:mm"
-_EPOCH = dt.datetime(1899, 12, 30)
-_OURS = "forecourt"
-
-
-def serial(value: dt.datetime | dt.date) -> float:
-    """A moment as the spreadsheet's serial number (days since 1899-12-30, wall-clock)."""
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    return (value.replace(tzinfo=None) - _EPOCH) / dt.timedelta(days=1)
 
 
 def json_value(value: Any) -> Any:
@@ -361,7 +361,8 @@ class SheetsBackend:
         name it has, or None when it is already as planned."""
         name = sheet.name
         info = self._sheets.get(name)
-        if info is not None and not _is_generated(self._tabs.get(name)):
+        tab = self._tabs.get(name)
+        if info is not None and not (tab is not None and is_generated(tab)):
             name = f"{sheet.name} (forecourt)"  # the team's own tab of that name stays theirs
             info = self._sheets.get(name)
         width = max((len(r) for r in sheet.rows), default=1)
@@ -463,10 +464,7 @@ def _known_zone(name: str | None) -> str | None:
 
 
 def _cell(tab: Tab | None, row: int, column: str) -> Any:
-    if tab is None:
-        return ""
-    i, j = row - tab.first_row, column_index(column) - tab.first_col
-    return tab.rows[i][j] if 0 <= i < len(tab.rows) and 0 <= j < len(tab.rows[i]) else ""
+    return "" if tab is None else tab.value(row, column_index(column))
 
 
 def _cell_data(value: Any) -> dict[str, Any]:
@@ -551,11 +549,6 @@ def _canon(value: Any) -> Any:
 def _is_ours(rule: dict[str, Any]) -> bool:
     condition = rule.get("booleanRule", {}).get("condition", {})
     return any(TAG in str(v.get("userEnteredValue", "")) for v in condition.get("values", []))
-
-
-def _is_generated(tab: Tab | None) -> bool:
-    first = tab.rows[0][0] if tab is not None and tab.rows and tab.rows[0] else ""
-    return isinstance(first, str) and first.lower().startswith(_OURS)
 
 
 def _trimmed_rows(rows: list[list[Any]]) -> list[list[Any]]:

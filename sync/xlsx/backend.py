@@ -233,6 +233,5 @@ class XlsxBackend:
         return Committed(True, str(self.dest), str(backup_path(self.dest)) if backup else None)
 
 
-def _cell(tab: Tab, row: int, column: str) -> object:
-    i, j = row - tab.first_row, column_index(column) - tab.first_col
-    return tab.rows[i][j] if 0 <= i < len(tab.rows) and 0 <= j < len(tab.rows[i]) else ""
+def _cell(tab: Tab | None, row: int, column: str) -> object:
+    return "" if tab is None else tab.value(row, column_index(column))

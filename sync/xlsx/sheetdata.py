@@ -20,14 +20,16 @@ from typing import NamedTuple
 
 from forecourt.errors import UnreadableWorkbook
 from forecourt.plan import Value
-from forecourt.sync.base import column_index, column_letter
+from forecourt.sync.base import SERIAL_EPOCH, column_index, column_letter
+from forecourt.sync.base import serial as excel_serial
 from forecourt.sync.xlsx.highlight import CF_MARKER, ConditionalFormat
 from forecourt.sync.xlsx.package import AFTER_WRITE
 from forecourt.sync.xlsx.styles import DATE_FORMAT, Styles
 from forecourt.sync.xlsx.xmltext import _text
 
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-_EPOCH_MICROS = (_EXCEL_EPOCH - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+# Serials are written in full (cut to 8 decimals, 14:45 became 14:44:59.9996, which LibreOffice
+# and Sheets show as 14:44).
+_EPOCH_MICROS = (SERIAL_EPOCH - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
 _ATTR_R = re.compile(rb"""\br=["']([A-Z]+)?(\d+)?["']""")
@@ -84,14 +86,6 @@ class SheetCells:
     @property
     def cell_count(self) -> int:
         return len(self.writes) + sum(len(c.rows) for c in self.columns)
-
-
-def excel_serial(value: dt.datetime | dt.date) -> float:
-    """The serial number of a moment, to the last bit: the nearest float, written in full. (Cut
-    to 8 decimals, 14:45 became 14:44:59.9996, which LibreOffice and Sheets show as 14:44.)"""
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    return (value - _EXCEL_EPOCH) / dt.timedelta(days=1)
 
 
 @lru_cache(maxsize=65536)
