@@ -250,6 +250,8 @@ class SheetEdit:
     appends: tuple[AppendRows, ...] = ()
     highlights: tuple[Highlight, ...] = ()
     anchors: Anchors | None = None
+    #: a backend without this sheet creates it (the sync's first write to a new Sheet)
+    create: bool = False
 
     def __post_init__(self) -> None:
         for name in ("new_columns", "columns", "appends", "highlights"):

@@ -150,6 +150,10 @@ class Settings:
     sla: tuple[SlaRule, ...] = DEFAULT_SLA
     # (header as typed, field or "ignore"): the dealer's own say on what a column holds
     columns: tuple[tuple[str, str], ...] = ()
+    #: the sync's rule for a cell both sides changed differently: whose value is kept
+    sync_prefer: str = "excel"
+    #: headers of columns that stay in the Excel workbook and never go to the Sheet
+    private_columns: tuple[str, ...] = ()
 
     @property
     def column_overrides(self) -> dict[str, str]:
@@ -176,6 +180,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "KPI window (days)": ("kpi_window_days", "KPIs count leads received in this many days."),
     "Due soon (business hours)": ("due_soon_hours", "Amber when due within this many hours."),
     "Time zone": ("time_zone", "Where 'now' is, e.g. Europe/London (blank: this computer's)."),
+    "Sync conflicts": ("sync_prefer", "Excel or Sheet: whose value the sync keeps when both "
+                                      "changed a cell differently (both are listed in Conflicts)."),
+    "Private columns": ("private_columns", "Columns kept in the Excel workbook only, never "
+                                           "synced to the Sheet (comma-separated headers)."),
 }
 SLA_HEADER = ("SLA trigger", "Due after", "Clock", "Next action")
 WEEKDAY_KEYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -222,6 +230,10 @@ def settings_rows(settings: Settings | None = None, language: str = "en") -> lis
         value = getattr(s, attr)
         if attr == "day_first":
             value = "" if value is None else ("day-first" if value else "month-first")
+        elif attr == "sync_prefer":
+            value = "Excel" if value == "excel" else "Sheet"
+        elif attr == "private_columns":
+            value = ", ".join(value)
         rows.append([key, "" if value is None else value, note])
     for day, key in enumerate(WEEKDAY_KEYS):
         rows.append([key, format_hours(s.opening_hours.get(day)), "Opening hours, or closed."])
@@ -430,6 +442,18 @@ def settings_from_rows(
                     problems.append(SettingProblem(
                         excel_row, 2, value, f"unknown time zone {zone!r}: use a name such as "
                                              "Europe/London, Europe/Berlin or Europe/Warsaw"))
+            elif attr == "sync_prefer":
+                v = fold(str(value))
+                if v.startswith(("excel", "workbook", "arbeitsmappe", "skoroszyt")):
+                    changes[attr] = "excel"
+                elif v.startswith(("sheet", "google", "tabelle", "arkusz")):
+                    changes[attr] = "sheet"
+                else:
+                    problems.append(SettingProblem(
+                        excel_row, 2, value, "sync conflicts must be Excel or Sheet"))
+            elif attr == "private_columns":
+                changes[attr] = tuple(h.strip() for h in str(value).replace(";", ",")
+                                      .split(",") if h.strip())
             elif attr == "language":
                 lang = fold(str(value))[:2]
                 if lang in ("en", "de", "pl"):

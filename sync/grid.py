@@ -145,6 +145,8 @@ class GridBackend:
         dealer_changed = []
         for edit in plan.edits:
             grid = staged.sheets.get(edit.sheet)
+            if grid is None and edit.create:
+                grid = staged.sheets[edit.sheet] = []
             if grid is None:
                 raise UnreadableWorkbook(f"sheet {edit.sheet!r} is no longer in "
                                          f"{self.identity}; nothing was written.",

@@ -163,6 +163,8 @@ class Table:
             cells = dict(zip(folded, values, strict=True))
             key = fold_key(values[k]) if k is not None else ""
             if not key:
+                if not any(map(merge_text, values)):
+                    continue  # a blank row is no row (a row the sync emptied, a gap)
                 key = provisional = provisional_key(cells, private)
                 n = 1
                 while key in rows:

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,23 @@ class SheetsBackend:
     def will_write(self, sheets: list[str]) -> None:
         return None
 
+    def changed_since_read(self, sheets: Iterable[str]) -> list[str]:
+        """The tabs of ``sheets`` whose values are not what this session read (a teammate
+        typed meanwhile), in one call; a tab the Sheet did not have is not asked for."""
+        titles = [t for t in sheets if t in self._tabs]
+        if not titles:
+            return []
+        response = self.http.request(
+            "get", f"{API}/{self.id}/values:batchGet",
+            params={"ranges": [quote_sheet(t) for t in titles],
+                    "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
+        ranges = json.loads(response.content).get("valueRanges", []) if response.content \
+            else []
+        now = {t: r.get("values", []) for t, r in zip(titles, ranges, strict=False)}
+        return [t for t in titles
+                if _trimmed_rows(now.get(t, [])) != _trimmed(self._tabs[t])]
+
     # writing ---------------------------------------------------------------------------
 
     def apply(self, plan: Plan, progress: Progress | None = None) -> Applied:
@@ -227,8 +244,17 @@ class SheetsBackend:
         trust = trusts(plan, self.identity, self._revision)
         grids = {t: (i.rows, i.columns) for t, i in self._sheets.items()}
         dealer = []
+        used_ids = {i.sheet_id for i in self._sheets.values()}
         for edit in plan.edits:
             info = self._sheets.get(edit.sheet)
+            if info is None and edit.create:  # a tab of the workbook the Sheet has not yet
+                info = self._sheets[edit.sheet] = _SheetInfo(
+                    _new_id(used_ids), edit.sheet, len(self._sheets), 0, 0, edit.header_row)
+                requests.append({"addSheet": {"properties": {
+                    "sheetId": info.sheet_id, "title": edit.sheet,
+                    "gridProperties": {"rowCount": 1, "columnCount": 1,
+                                       "frozenRowCount": edit.header_row}}}})
+                grids[edit.sheet] = (1, 1)
             if info is None:
                 raise UnreadableWorkbook(f"the tab {edit.sheet!r} is no longer in the Google "
                                          f"Sheet {self.title!r}; nothing was written.",
@@ -237,7 +263,6 @@ class SheetsBackend:
             if self._edit(edit, info, trust, requests, data, applied, grids):
                 dealer.append(edit.sheet)
         generated = []
-        used_ids = {i.sheet_id for i in self._sheets.values()}
         for sheet in plan.sheets:
             name = self._generated(sheet, requests, data, used_ids, grids)
             if name:

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS base_rows (
     PRIMARY KEY (tab, key));
 CREATE TABLE IF NOT EXISTS base_info (
     name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS pending_keys (
+    tab TEXT NOT NULL, provisional TEXT NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY (tab, provisional));
+CREATE TABLE IF NOT EXISTS conflicts (
+    found_at TEXT NOT NULL, tab TEXT NOT NULL, key TEXT NOT NULL, header TEXT NOT NULL,
+    base TEXT, excel TEXT, sheet TEXT, kept TEXT NOT NULL);
 """
 
 
@@ -69,8 +75,11 @@ def load_base(path: Path | str) -> tuple[dict[str, Table], dict[str, str]]:
 
 
 def commit_base(path: Path | str, tables: Mapping[str, Table],
-                info: Mapping[str, str] | None = None) -> None:
-    """Replace the whole base with ``tables`` in one transaction (all or nothing)."""
+                info: Mapping[str, str] | None = None,
+                conflicts: Iterable[tuple[str, ...]] = ()) -> None:
+    """Replace the whole base with ``tables`` in one transaction (all or nothing), with the
+    conflicts this sync found (found_at, tab, key, header, base, excel, sheet, kept)."""
+    conflicts = list(conflicts)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
@@ -90,5 +99,56 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
                                 ensure_ascii=False))
                     for key, row in table.rows.items()))
             db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
+            db.execute("DELETE FROM pending_keys")  # the ids they promised are in the base
+            if conflicts:
+                db.executemany("INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               conflicts)
     finally:
         db.close()
+
+
+def record_pending(path: Path | str, keys: Iterable[tuple[str, str, str]]) -> None:
+    """Remember, before either side is written, the id each row added without one is about
+    to get: (tab, provisional key, id). A sync killed after writing one side finds the row
+    again by it on the other side (whose copy has no id yet), instead of adding it twice."""
+    keys = list(keys)
+    if not keys:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+        with db:
+            db.executemany("INSERT OR REPLACE INTO pending_keys VALUES (?, ?, ?)", keys)
+    finally:
+        db.close()
+
+
+def load_pending(path: Path | str) -> dict[str, dict[str, str]]:
+    """tab -> provisional key -> the id promised to that row (see :func:`record_pending`)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        for tab, provisional, key in db.execute(
+                "SELECT tab, provisional, key FROM pending_keys"):
+            out.setdefault(tab, {})[provisional] = key
+    return out
+
+
+def load_conflicts(path: Path | str, since: dt.datetime | None = None
+                   ) -> list[tuple[str, ...]]:
+    """The conflicts recorded by earlier syncs, newest first: (found_at, tab, key, header,
+    base, excel, sheet, kept) as text; only those found at ``since`` or later."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        rows = db.execute("SELECT * FROM conflicts WHERE found_at >= ? ORDER BY found_at DESC",
+                          ((since or dt.datetime.min).isoformat(timespec="minutes"),))
+        return [tuple("" if v is None else str(v) for v in row) for row in rows]
