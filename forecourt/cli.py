@@ -58,6 +58,8 @@ EXIT_MEANINGS: dict[int, str] = {
                       "saved it): nothing was written; run again",
     ExitCode.CONFLICT_STOP: "a safety stop of the sync (a side empty, mass deletions, a key\n"
                             "column gone): nothing was written; a person must look",
+    ExitCode.PARTIAL: "the sync wrote one side and left the other for the next run (the\n"
+                      "workbook open in Excel, or a side changed meanwhile): nothing lost",
 }
 
 # What 0 and 2 mean for one command, where the general words above would not fit it.
@@ -78,6 +80,9 @@ _WORDS_FOR: dict[str, dict[int, str]] = {
                              "written; --force replaces it)"},
     "columns": {ExitCode.OK: "done", ExitCode.USAGE: "wrong command-line arguments"},
     "codes": {ExitCode.OK: "done", ExitCode.USAGE: "wrong command-line arguments"},
+    "sync": {ExitCode.OK: "synced: both sides hold the same (conflicts, if any, are listed\n"
+                          "in the Conflicts tab); --status: the last sync succeeded",
+             ExitCode.USAGE: "wrong command-line arguments"},
 }
 
 # The codes each command can return; its --help lists these and no others.
@@ -91,6 +96,8 @@ COMMAND_CODES: dict[str, tuple[int, ...]] = {
     "run": _ALWAYS + _READS + _WRITES + (ExitCode.NO_ACCESS, ExitCode.QUOTA, ExitCode.CHANGED),
     "columns": _ALWAYS,
     "codes": _ALWAYS,
+    "sync": _ALWAYS + _READS + _WRITES + (ExitCode.NO_ACCESS, ExitCode.QUOTA, ExitCode.CHANGED,
+                                          ExitCode.CONFLICT_STOP, ExitCode.PARTIAL),
 }
 
 
@@ -363,6 +370,107 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(f"  {result.path} was already up to date: nothing written")
     return ExitCode.OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from forecourt import syncjob
+
+    if args.status:
+        return _sync_status(args)
+    if args.book is None or args.sheet is None:
+        print("forecourt sync: name the workbook file and --sheet ID_OR_URL", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        every = syncjob.parse_every(args.every) if args.every else None
+    except ValueError as exc:
+        print(f"forecourt sync: --every: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    progress = _Progress() if sys.stderr.isatty() and not args.json and every is None \
+        else None
+
+    def once() -> tuple[int, dict[str, Any]]:
+        try:
+            return syncjob.sync_once(args.book, args.sheet, credentials=args.credentials,
+                                     oauth=args.oauth, as_of=args.as_of,
+                                     allow_mass_delete=args.allow_mass_delete,
+                                     prefer=args.prefer, progress=progress)
+        finally:
+            if progress:
+                progress.finish()
+
+    if every is not None:
+        if args.json:
+            return _every_json(syncjob, every, once)
+        return syncjob.run_every(every, once)
+    code, report = once()
+    if args.json:
+        syncjob.print_json(report)
+        return code
+    if report.get("result") == "failed":
+        print(f"forecourt: {report.get('error')}", file=sys.stderr)
+        return code
+    _print_sync(report)
+    return code
+
+
+def _every_json(syncjob: Any, every: Any, once: Any) -> int:
+    """--every with --json: one JSON object per run, one per line."""
+    def logged() -> tuple[int, dict[str, Any]]:
+        code, report = once()
+        syncjob.print_json(report)
+        return code, report
+
+    return syncjob.run_every(every, logged, log=lambda text: print(text, file=sys.stderr,
+                                                                   flush=True))
+
+
+def _print_sync(report: dict[str, Any]) -> None:
+    for side, label in (("excel", report["book"]), ("sheet", "the Google Sheet")):
+        r = report[side]
+        took = f"{_plural(r['cells_taken'], 'cell')} and {_plural(r['rows_taken'], 'row')}"
+        if r.get("deferred"):
+            print(f"  {label}: not written this time: {r['deferred']}")
+        elif r.get("written"):
+            print(f"  {label}: {_plural(r['cells_written'], 'cell')} written; it brought "
+                  f"{took}")
+        else:
+            print(f"  {label}: already up to date; it brought {took}")
+    n = report.get("conflict_count", 0)
+    if n:
+        print(f"  {_plural(n, 'conflict')}: both sides changed a cell differently; see the "
+              "Conflicts tab")
+    for note in report.get("notes", []):
+        print(f"  note: {note}")
+    print(f"  {report.get('sheet', {}).get('api_calls')} Sheets API calls, "
+          f"{report.get('seconds')} s")
+
+
+def _sync_status(args: argparse.Namespace) -> int:
+    from forecourt import syncjob
+    from forecourt.sync.sheets_client import spreadsheet_id
+    from forecourt.sync.twoway import read_status, sync_paths
+
+    if args.book is None or args.sheet is None:
+        print("forecourt sync --status: name the workbook file and --sheet ID_OR_URL",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        paths = sync_paths(args.book, spreadsheet_id(args.sheet))
+    except ValueError as exc:
+        print(f"forecourt sync: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    status = read_status(paths.status)
+    if status is None:
+        print(f"no sync of {args.book} with that Sheet has run yet ({paths.status} is not "
+              "there)")
+        return ExitCode.OK
+    age = syncjob.lock_age_hours(paths.base)
+    text, loud = syncjob.status_text(status, age)
+    if args.json:
+        syncjob.print_json({**status, "lock_age_hours": age, "attention": loud})
+    else:
+        print(text)
+    return int(status.get("exit", 0)) if status.get("result") == "failed" else ExitCode.OK
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -674,6 +782,53 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the memory file here (default: BOOK.forecourt.sqlite beside "
                             "the output; for --sheet, in your state folder, by the Sheet's id)")
     run_p.set_defaults(func=cmd_run)
+
+    sync_p = command(
+        "sync",
+        "two-way sync of the Excel workbook and the team's Google Sheet",
+        "Bring the owner's Excel workbook and the team's Google Sheet to the same content:\n"
+        "rows matched by key (lead id; VIN for stock; name for the team), each cell merged\n"
+        "against the last sync (one side changed it: taken; both changed it differently: a\n"
+        "conflict, kept by the Settings row 'Sync conflicts' and listed in the Conflicts tab\n"
+        "on both sides). Then the engine runs once on the result and both sides are written,\n"
+        "only the cells that differ. A new, empty Sheet gets the workbook's tabs. Columns\n"
+        "named in the Settings row 'Private columns' never leave the workbook. Safety stops\n"
+        "(exit 13, nothing written): a side empty or unreadable, more than half of a side's\n"
+        "rows deleted, a key column gone. The last sync's content is kept beside the workbook\n"
+        "(BOOK.sync-ID.forecourt.sqlite) with a status file (BOOK.sync-ID.status.json).",
+        [("forecourt sync Leads.xlsx --sheet 1AbC...xyz --credentials key.json",
+          "one sync"),
+         ("forecourt sync Leads.xlsx --sheet 1AbC...xyz --every 10m",
+          "a sync every 10 minutes until stopped (Ctrl-C or SIGTERM finish the current one)"),
+         ("forecourt sync Leads.xlsx --sheet 1AbC...xyz --status",
+          "how the last sync went")],
+        extra="For a scheduler: 14 is fine (the next run completes it); 6, 9, 11 and 12 mean\n"
+              "try again later; 3-5, 7, 8, 10 and 13 need a person.\n",
+    )
+    sync_p.add_argument("book", type=Path, nargs="?", default=None,
+                        help="the owner's .xlsx or .xlsm workbook")
+    sync_p.add_argument("--sheet", default=None, metavar="ID_OR_URL",
+                        help="the team's Google Sheet (its id, or its URL)")
+    sync_p.add_argument("--credentials", type=Path, default=None, metavar="PATH",
+                        help="the Google service-account key (JSON) (default: "
+                             "GOOGLE_APPLICATION_CREDENTIALS); share the Sheet with its e-mail")
+    sync_p.add_argument("--oauth", action="store_true",
+                        help="sign in with your own Google account instead")
+    sync_p.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
+                        help=as_of_help)
+    sync_p.add_argument("--prefer", choices=("excel", "sheet"), default=None,
+                        help="whose value a conflict keeps (default: the Settings row 'Sync "
+                             "conflicts', else excel)")
+    sync_p.add_argument("--allow-mass-delete", action="store_true",
+                        help="let through the deletion of more than half of a side's rows")
+    sync_p.add_argument("--every", default=None, metavar="INTERVAL",
+                        help="keep syncing at this interval (10m, 90s, 1h), with 10%% jitter, "
+                             "one log line per sync, until stopped")
+    sync_p.add_argument("--status", action="store_true",
+                        help="print how the last sync of this pair went, and exit")
+    sync_p.add_argument("--json", action="store_true",
+                        help="print one JSON object per sync instead of the summary")
+    sync_p.set_defaults(func=cmd_sync)
 
     columns = command(
         "columns",

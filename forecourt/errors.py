@@ -24,6 +24,7 @@ class ExitCode:
     QUOTA = 11  # the Google Sheets quota is used up for now: try again later
     CHANGED = 12  # the workbook changed while forecourt worked on it: nothing was written
     CONFLICT_STOP = 13  # a safety stop of the sync: nothing was written, a person must look
+    PARTIAL = 14  # the sync wrote one side and left the other for the next run (open, changed)
 
 
 class ForecourtError(Exception):
