@@ -403,11 +403,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return _every_json(syncjob, every, once)
         return syncjob.run_every(every, once)
     code, report = once()
+    if report.get("result") == "failed":
+        print(f"forecourt: {report.get('error')}", file=sys.stderr)
     if args.json:
         syncjob.print_json(report)
         return code
     if report.get("result") == "failed":
-        print(f"forecourt: {report.get('error')}", file=sys.stderr)
         return code
     _print_sync(report)
     return code

@@ -319,8 +319,9 @@ class _TabSpec:
     header_row: int
 
 
-def _specs(tabs: Tabs) -> tuple[list[_TabSpec], list[str]]:
-    """The Excel workbook's tabs the sync carries, and notes about the ones it does not."""
+def _specs(tabs: Tabs) -> tuple[list[_TabSpec], list[str], Tab | None]:
+    """The Excel workbook's tabs the sync carries, notes about the ones it does not, and the
+    Settings tab."""
     from forecourt.validators.headers import find_layout
 
     dealer = [t for t in tabs.tabs if not is_generated(t) and t.name != CONFLICTS_SHEET]
@@ -341,7 +342,7 @@ def _specs(tabs: Tabs) -> tuple[list[_TabSpec], list[str]]:
                              "column to match its rows by: it is not synced.")
             continue
         specs.append(_TabSpec(tab.name, kind, cm.header_of(fld, tab), cm.header_row))
-    return specs, notes
+    return specs, notes, layout.tabs.get("settings")
 
 
 def _rekey(table: Table, pending: dict[str, str]) -> None:
@@ -451,17 +452,22 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         say(f"reading {book.name}")
         excel_hash = file_hash(book)
         e_tabs = excel.read()
-        specs, notes = _specs(e_tabs)
+        specs, notes, settings_tab = _specs(e_tabs)
         result.notes += notes
         leads_spec = next((s for s in specs if s.kind == "leads"), None)
         if leads_spec is not None and not leads_spec.key_header:
+            had = sync_base.load_base(paths.base)[0].get(leads_spec.name)
+            if had is not None:
+                raise ConflictStop(
+                    f"the {leads_spec.name!r} tab of {book} has no {had.key_header!r} column "
+                    "any more, the key that matches its rows with the Google Sheet: nothing "
+                    "was written; put the column back, then sync again.",
+                    path=book, sheet=leads_spec.name)
             raise ConflictStop(
-                f"{book} has no lead id column yet: run 'forecourt run {book}' once to give "
-                "every lead its id, then sync.", path=book)
+                f"{book} has no lead id column yet: nothing was written; run 'forecourt run "
+                f"{book}' once to give every lead its id, then sync.", path=book)
         say("reading the Google Sheet")
         s_tabs = sheet.read()
-        settings_tab = next((t for t in e_tabs.tabs if any(
-            s.kind == "settings" and s.name == t.name for s in specs)), None)
         settings = Settings()
         if settings_tab is not None:
             settings, _problems = settings_from_rows(
