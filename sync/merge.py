@@ -14,9 +14,10 @@ The rules, per cell, against the base:
   differently → a :class:`Conflict`: the value of the side that ``prefer`` names is kept
   (``"excel"`` by default, ``"sheet"``, or ``"newer"``: the side with the later time, Excel on a
   tie or a missing time), both values are recorded with their side and time;
-- no base for a row (the first sync, or the same new key added on both sides): every cell that
-  differs is a conflict; the rows are matched by key, never two rows for one key, nothing is
-  deleted;
+- no base for a row (the first sync, or the same new key added on both sides): every cell
+  that holds different values on the two sides is a conflict, and a cell empty on one side
+  takes the other side's value (no edit can be lost by it); the rows are matched by key,
+  never two rows for one key, nothing is deleted;
 - cells compare as the engine compares them (:func:`~forecourt.sync.base.cell_text`): text
   stripped, times to the minute, 1 and 1.0 equal; and TRUE and FALSE as 1 and 0
   (:func:`merge_text`: Python holds ``True == 1``, and the merge compares unchanged rows whole,
@@ -528,7 +529,14 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
                 if ev is _ABSENT:
                     value = sv
                 elif sv is not _ABSENT and _differs(ev, sv):
-                    value = conflict(k, hs[i], None, ev, sv)
+                    if not merge_text(ev):  # one side has nothing there: nothing to lose
+                        ew.append(CellWrite(k, hs[i], sv, erow.position))
+                        value = sv
+                    elif not merge_text(sv):
+                        sw.append(CellWrite(k, hs[i], ev, srow.position))
+                        continue
+                    else:
+                        value = conflict(k, hs[i], None, ev, sv)
                 else:
                     continue
                 if cells is ec:

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS pending_keys (
     PRIMARY KEY (tab, provisional));
 CREATE TABLE IF NOT EXISTS conflicts (
     found_at TEXT NOT NULL, tab TEXT NOT NULL, key TEXT NOT NULL, header TEXT NOT NULL,
-    base TEXT, excel TEXT, sheet TEXT, kept TEXT NOT NULL);
+    base TEXT, excel TEXT, sheet TEXT, kept TEXT NOT NULL,
+    UNIQUE (tab, key, header, excel, sheet));
 """
 
 
@@ -100,19 +101,21 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
                     for key, row in table.rows.items()))
             db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
             db.execute("DELETE FROM pending_keys")  # the ids they promised are in the base
-            if conflicts:
-                db.executemany("INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               conflicts)
+            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           conflicts)
     finally:
         db.close()
 
 
-def record_pending(path: Path | str, keys: Iterable[tuple[str, str, str]]) -> None:
+def record_pending(path: Path | str, keys: Iterable[tuple[str, str, str]],
+                   conflicts: Iterable[tuple[str, ...]] = ()) -> None:
     """Remember, before either side is written, the id each row added without one is about
     to get: (tab, provisional key, id). A sync killed after writing one side finds the row
-    again by it on the other side (whose copy has no id yet), instead of adding it twice."""
-    keys = list(keys)
-    if not keys:
+    again by it on the other side (whose copy has no id yet), instead of adding it twice.
+    The conflicts found are recorded now too: once one side is written, the next sync no
+    longer sees them, and the value that lost must still be listed."""
+    keys, conflicts = list(keys), list(conflicts)
+    if not keys and not conflicts:
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +125,8 @@ def record_pending(path: Path | str, keys: Iterable[tuple[str, str, str]]) -> No
         db.executescript(SCHEMA)
         with db:
             db.executemany("INSERT OR REPLACE INTO pending_keys VALUES (?, ?, ?)", keys)
+            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           conflicts)
     finally:
         db.close()
 
@@ -149,6 +154,7 @@ def load_conflicts(path: Path | str, since: dt.datetime | None = None
         return []
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.executescript(SCHEMA)
-        rows = db.execute("SELECT * FROM conflicts WHERE found_at >= ? ORDER BY found_at DESC",
+        rows = db.execute("SELECT * FROM conflicts WHERE found_at >= ? "
+                          "ORDER BY found_at DESC, tab, key, header, rowid",
                           ((since or dt.datetime.min).isoformat(timespec="minutes"),))
         return [tuple("" if v is None else str(v) for v in row) for row in rows]

@@ -541,12 +541,13 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         leads_pair = next((p for p in pairs if p.spec.kind == "leads"), None)
         promised = _promised(leads_pair) if leads_pair is not None else []
 
-        # conflicts: recorded, and a tab on both sides
+        # conflicts and promised ids: recorded before either side is written
         conflicts = [_conflict_row(p, c, found_at) for p in pairs for c in p.merged.conflicts]
         result.conflicts = [dict(zip(("found_at", "tab", "key", "column", "base", "excel",
                                       "sheet", "kept"), c, strict=True)) for c in conflicts]
-        recent = conflicts + sync_base.load_conflicts(
-            paths.base, found_at - dt.timedelta(days=CONFLICT_DAYS))
+        sync_base.record_pending(paths.base, promised, conflicts)
+        recent = sync_base.load_conflicts(paths.base,
+                                          found_at - dt.timedelta(days=CONFLICT_DAYS))
 
         formulas = _formula_cells(book, views)
         e_plan = Plan([*(_edit(p.excel, p.spec, formulas.get(p.spec.name, set()),
@@ -560,7 +561,6 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                       [*(_sheet_generated(g, views) for g in outcome.plan.sheets),
                        _conflicts_sheet(recent, views, "sheet")],
                       s_tabs.revision, s_tabs.identity)
-        sync_base.record_pending(paths.base, promised)
 
         # the Sheet first: re-read what it will write; then write
         staged = store.stage(memory.updated(outcome.changes), outcome.changes, as_of=as_of,
@@ -812,9 +812,9 @@ def _conflicts_sheet(conflicts: list[tuple[str, ...]], views: dict[str, _Pair],
     links = {}
     seen = set()
     for c in conflicts:
-        if c[:4] in seen:
+        if c[1:7] in seen:  # the same conflict seen again (a sync killed, then finished)
             continue
-        seen.add(c[:4])
+        seen.add(c[1:7])
         found, tab, key, header, base, excel, sheet, kept = c
         rows.append([found.replace("T", " "), tab, key, header, base, excel, sheet,
                      "Excel workbook" if kept == "excel" else "Google Sheet"])

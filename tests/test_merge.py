@@ -411,9 +411,11 @@ def test_first_sync_with_data_on_both_sides_matches_by_key_and_deletes_nothing()
     sheet = tab(("L3", "New", "Cy"), ("L2", "Lost", "Bob"), ("L1", "New", ""))
     merged = merge(None, excel, sheet, prefer="sheet")
     assert list(merged.rows) == ["L1", "L2", "L3"]
+    # a cell empty on one side is no conflict: the other side's value is kept, whatever
+    # side the rule prefers (nothing can be lost by it)
     assert sorted((c.key, fold_header(c.header), c.kept) for c in merged.conflicts) == [
-        ("L1", "owner", "sheet"), ("L2", "status", "sheet")]
-    assert content(merged)["L2"]["status"] == "Lost" and "owner" not in content(merged)["L1"]
+        ("L2", "status", "sheet")]
+    assert content(merged)["L2"]["status"] == "Lost" and content(merged)["L1"]["owner"] == "Ann"
     assert merged.to_excel.delete_rows == merged.to_sheet.delete_rows == []
     assert [a.key for a in merged.to_excel.add_rows] == ["L3"]
     assert_settles(merged)
@@ -633,7 +635,7 @@ def test_a_row_may_leave_out_its_empty_cells(case: tuple, prefer: Any) -> None:
 
 @settings(max_examples=200)
 @given(scenarios())
-def test_without_a_base_every_difference_is_a_conflict_and_nothing_is_deleted(
+def test_without_a_base_every_two_values_are_a_conflict_and_nothing_is_deleted(
         case: tuple) -> None:
     _, excel, sheet = case
     merged = merge(None, excel, sheet, private=PRIVATE)
@@ -643,8 +645,10 @@ def test_without_a_base_every_difference_is_a_conflict_and_nothing_is_deleted(
     for k in excel.rows.keys() & sheet.rows.keys():
         for h in both - {"lead id"}:
             e, s = (merge_text(t.rows[k].cells.get(h, "")) for t in (excel, sheet))
-            assert (e != s) == ((k, h) in {(c.key, fold_header(c.header))
-                                           for c in merged.conflicts})
+            assert (e != s and bool(e) and bool(s)) == ((k, h) in {
+                (c.key, fold_header(c.header)) for c in merged.conflicts})
+            if not e or not s:  # one side empty: the other's value, on both sides
+                assert merge_text(merged.rows[k].cells.get(h, "")) == (e or s)
     written = [apply_changes(t, merged.changes(s)) for s, t in (("excel", excel),
                                                                ("sheet", sheet))]
     assert same(written[0], merged.table("excel")) and same(written[1], merged.table("sheet"))
