@@ -431,6 +431,9 @@ def _print_sync(report: dict[str, Any]) -> None:
         took = f"{_plural(r['cells_taken'], 'cell')} and {_plural(r['rows_taken'], 'row')}"
         if r.get("deferred"):
             print(f"  {label}: not written this time: {r['deferred']}")
+        elif r.get("written") and not r["cells_written"]:
+            print(f"  {label}: none of its cells changed, only forecourt's tabs (KPI, Issues, "
+                  f"Log, Conflicts); it brought {took}")
         elif r.get("written"):
             print(f"  {label}: {_plural(r['cells_written'], 'cell')} written; it brought "
                   f"{took}")
@@ -796,11 +799,12 @@ def build_parser() -> argparse.ArgumentParser:
         "named in the Settings row 'Private columns' never leave the workbook. Safety stops\n"
         "(exit 13, nothing written): a side empty or unreadable, more than half of a side's\n"
         "rows deleted, a key column gone. The last sync's content is kept beside the workbook\n"
-        "(BOOK.sync-ID.forecourt.sqlite) with a status file (BOOK.sync-ID.status.json).",
+        "(BOOK.sync-ID.forecourt.sqlite) with a status file (BOOK.sync-ID.status.json), as\n"
+        "is the memory file (BOOK.forecourt.sqlite: what forecourt wrote into which cell).",
         [("forecourt sync Leads.xlsx --sheet 1AbC...xyz --credentials key.json",
           "one sync"),
          ("forecourt sync Leads.xlsx --sheet 1AbC...xyz --every 10m",
-          "a sync every 10 minutes until stopped (Ctrl-C or SIGTERM finish the current one)"),
+          "a sync every 10 minutes until Ctrl-C or SIGTERM (the current one finishes)"),
          ("forecourt sync Leads.xlsx --sheet 1AbC...xyz --status",
           "how the last sync went")],
         extra="For a scheduler: 14 is fine (the next run completes it); 6, 9, 11 and 12 mean\n"
