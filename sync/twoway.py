@@ -59,7 +59,8 @@ from forecourt.sync.base import (
 from forecourt.sync.merge import Conflict, Merged, Table, _differs, fold_header, merge
 
 #: test-only: ``CHECKPOINT:FILE`` makes a sync create FILE at that checkpoint and wait there
-#: (so a test can kill it at a known moment)
+#: while FILE exists (so a test can kill it at a known moment, or change a side meanwhile and
+#: let it go on by deleting FILE)
 PAUSE_ENV = "FORECOURT_SYNC_PAUSE"
 CHECKPOINTS = ("after-read", "after-sheet", "after-excel", "before-base")
 CONFLICTS_SHEET = "Conflicts"
@@ -157,7 +158,7 @@ def checkpoint(name: str) -> None:
     if point != name or not marker:
         return
     Path(marker).write_text(str(os.getpid()))
-    while True:  # until killed
+    while Path(marker).exists():  # until killed, or let go
         time.sleep(0.05)
 
 
@@ -584,7 +585,9 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
 
             # then the file: only if it is the file that was read
             if excel_open is not None:
-                excel_report.deferred = f"{excel_open.rstrip('.')}: it is synced next time"
+                why = excel_open.split(": close it", 1)[0].split(", but its lock", 1)[0]
+                excel_report.deferred = (f"{why}: the Google Sheet was synced, the workbook "
+                                         "is synced by the next run after it is closed")
             elif revision_of(book) != e_tabs.revision or file_hash(book) != excel_hash:
                 excel_report.deferred = (f"{book} changed while this sync worked (it was "
                                          "saved meanwhile): it was not written; the next "

@@ -1,0 +1,200 @@
+"""The sync's safety rules with real processes and real files: a workbook open in Excel, a
+side changed while the sync works, a stale lock, the scheduled job stopped by SIGTERM, the
+status file and ``--status``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sheets_fixtures
+import sync_sides as sides
+
+from forecourt.locks import run_lock_path
+from forecourt.sync.twoway import PAUSE_ENV, sync_paths
+
+BASE = Path(__file__).parent / "golden_sync" / "01_excel_edit_only" / "base.csv"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    return sheets_fixtures.shared()
+
+
+def _synced_pair(folder: Path, standin) -> tuple[Path, str]:
+    with BASE.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    book = folder / "Leads.xlsx"
+    sides.write_book(book, header, rows)
+    sid = standin.client.create(f"safety {folder.name}").id
+    code, _, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    return book, sid
+
+
+def _value(rows: list[dict[str, str]], key: str, column: str) -> str:
+    return next(r[column] for r in rows if r["Lead ID"] == key)
+
+
+def _excel_owner_file(name: str) -> bytes:
+    data = bytes([len(name)]) + name.encode("cp1252")
+    data += b" " * (55 - len(data))
+    return data + len(name).to_bytes(2, "little") + name.encode("utf-16-le") + b" " * 60
+
+
+def test_workbook_open_in_excel_syncs_the_sheet_and_leaves_the_file_for_later(
+        tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_excel(book, [{"op": "set", "key": "L-1001", "column": "Notes",
+                             "value": "from the owner"}])
+    sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1002", "column": "Status",
+                                     "value": "Won"}])
+    owner = book.with_name("~$" + book.name)
+    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    before = book.read_bytes()
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 14, err
+    assert book.read_bytes() == before  # not a byte of the open workbook changed
+    assert "open in Excel by Anna Owner" in report["excel"]["deferred"]
+    assert report["sheet"]["written"] and not report["complete"]
+    _, sheet = sides.sheet_rows(standin, sid)
+    assert _value(sheet, "L-1001", "Notes") == "from the owner"  # the Sheet got Excel's edit
+
+    owner.unlink()  # closed: the next run finishes the job
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    _, excel = sides.excel_rows(book)
+    assert _value(excel, "L-1002", "Status") == "Won"
+    assert _value(excel, "L-1001", "Notes") == "from the owner"
+    code, again, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0 and not again["excel"]["written"] and not again["sheet"]["written"]
+
+
+def _paused(book: Path, sid: str, base: str, point: str, marker: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--json",
+         "--as-of", sides.AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "FORECOURT_SHEETS_EMULATOR": base, PAUSE_ENV: f"{point}:{marker}"})
+    deadline = time.monotonic() + 90
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    return proc
+
+
+def test_a_teammate_typing_during_the_sync_is_not_overwritten(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_excel(book, [{"op": "set", "key": "L-1003", "column": "Notes",
+                             "value": "owner's note"}])
+    marker = tmp_path / "paused"
+    proc = _paused(book, sid, standin.base, "after-read", marker)
+    sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1003", "column": "Notes",
+                                     "value": "typed meanwhile"}])
+    marker.unlink()
+    out, err = proc.communicate(timeout=120)
+    report = json.loads(out.splitlines()[-1])
+    assert proc.returncode == 14, err
+    assert "changed while this sync worked" in report["sheet"]["deferred"]
+    _, sheet = sides.sheet_rows(standin, sid)
+    assert _value(sheet, "L-1003", "Notes") == "typed meanwhile"  # kept, not overwritten
+    code, report, err = sides.run_sync(book, sid, standin.base)  # the next run: a conflict
+    assert code == 0, err
+    assert report["conflict_count"] == 1
+    want = ("L-1003", "Notes", "owner's note", "typed meanwhile", "excel")
+    assert want in sides.excel_conflicts(book)
+
+
+def test_the_workbook_saved_during_the_sync_is_not_overwritten(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1005", "column": "Status",
+                                     "value": "Contacted"}])
+    marker = tmp_path / "paused"
+    proc = _paused(book, sid, standin.base, "after-sheet", marker)
+    sides.edit_excel(book, [{"op": "set", "key": "L-1006", "column": "Notes",
+                             "value": "saved meanwhile"}])
+    saved = book.read_bytes()
+    marker.unlink()
+    out, err = proc.communicate(timeout=120)
+    report = json.loads(out.splitlines()[-1])
+    assert proc.returncode == 14, err
+    assert "changed while this sync worked" in report["excel"]["deferred"]
+    assert book.read_bytes() == saved
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    for rows in (sides.excel_rows(book)[1], sides.sheet_rows(standin, sid)[1]):
+        assert _value(rows, "L-1005", "Status") == "Contacted"
+        assert _value(rows, "L-1006", "Notes") == "saved meanwhile"
+
+
+def test_a_lock_left_by_a_killed_sync_is_taken_over_and_said(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    lock = run_lock_path(sync_paths(book, sid).base)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(json.dumps({"pid": dead.pid, "host": os.uname().nodename,
+                                "started": "2026-12-07T09:00:00", "token": "x"}))
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    assert any("took over the run lock" in n for n in report["notes"]), report["notes"]
+    assert not lock.exists()
+
+
+def test_a_sync_under_way_makes_a_second_one_wait_then_give_up(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    marker = tmp_path / "paused"
+    proc = _paused(book, sid, standin.base, "after-read", marker)
+    try:
+        code, report, err = sides.run_sync(book, sid, standin.base,
+                                           env={"FORECOURT_RUN_WAIT_SECONDS": "1"})
+        assert code == 9, err
+        assert "under way" in report["error"]
+    finally:
+        marker.unlink()
+        proc.communicate(timeout=120)
+    assert proc.returncode == 0
+
+
+def test_every_runs_until_sigterm_then_finishes_cleanly(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--every",
+         "1s", "--as-of", sides.AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "FORECOURT_SHEETS_EMULATOR": standin.base})
+    lines = []
+    deadline = time.monotonic() + 120
+    while len(lines) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        lines.append(proc.stdout.readline())
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert all(" synced: " in line and "Sheets API calls" in line for line in lines), lines
+    assert out.strip().splitlines()[-1] == "stopped"
+    status = json.loads(sync_paths(book, sid).status.read_text())
+    assert status["result"] == "synced" and status["consecutive_failures"] == 0
+
+
+def test_status_says_loudly_when_syncs_keep_failing(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    book.rename(tmp_path / "moved.xlsx")
+    for n in range(3):
+        code, report, err = sides.run_sync(book, sid, standin.base)
+        assert code == 3 and report["consecutive_failures"] == n + 1
+    proc = subprocess.run([sys.executable, "-m", "forecourt", "sync", str(book), "--sheet",
+                           sid, "--status"], capture_output=True, text=True)
+    assert proc.returncode == 3
+    assert "ATTENTION: the last 3 syncs failed in a row" in proc.stdout
+    (tmp_path / "moved.xlsx").rename(book)
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0 and report["consecutive_failures"] == 0
+    proc = subprocess.run([sys.executable, "-m", "forecourt", "sync", str(book), "--sheet",
+                           sid, "--status"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "ATTENTION" not in proc.stdout
