@@ -229,6 +229,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         if progress:
             progress.finish()
+    from forecourt.sync.twoway import private_column_issues
+
+    book.issues += private_column_issues(book)
     if args.json:
         # One line, no indent: json's C encoder (an indent makes it use the Python one).
         sys.stdout.write(json.dumps(_check_report(book), ensure_ascii=False, default=str))

@@ -73,6 +73,9 @@ CODES: dict[str, tuple[str, str]] = {
     "no-owner": (WARNING, "open leads but no Team tab with people to assign them to"),
     "no-eligible-owner": (WARNING, "nobody on the Team tab could take the lead: fallback owner"),
     "bad-setting": (WARNING, "a Settings value that cannot be read (the default is used)"),
+    "shared-cost-column": (WARNING, "a column that looks like a cost or a margin, which "
+                                    "`forecourt sync` would share with the team's Google "
+                                    "Sheet (list it in the Settings row 'Private columns')"),
 }
 
 

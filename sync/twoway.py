@@ -98,6 +98,27 @@ def private_candidates(headers: Iterable[str], private: Iterable[str]) -> list[s
     return [h for h in headers if PRIVATE_WORDS.search(str(h)) and fold_header(h) not in kept]
 
 
+def private_column_issues(book: Any) -> list[Any]:
+    """``check``'s warnings: the columns of the synced tabs whose header looks like a cost or
+    a margin and that the Settings do not keep private."""
+    from forecourt.issues import make_issue
+
+    out = []
+    for kind in ("leads", "stock", "team"):
+        info = book.tabs.get(kind)
+        if info is None:
+            continue
+        headers = {how[2]: info.columns[f] for f, how in info.how.items() if how[2]}
+        headers.update(info.extra)
+        for header in private_candidates(headers, book.settings.private_columns):
+            out.append(make_issue(
+                "shared-cost-column", info.sheet, info.header_row, headers[header],
+                f"the column {header!r} looks like a cost or a margin: `forecourt sync` would "
+                "share it with the team's Google Sheet. To keep it in this workbook only, add "
+                f"it to the Settings row 'Private columns'", header))
+    return out
+
+
 # What a sync reports ----------------------------------------------------------------------------
 
 @dataclass
