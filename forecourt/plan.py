@@ -218,6 +218,12 @@ class Highlight:
         return due >= now and (due < now + dt.timedelta(hours=self.soon_hours) or said)
 
 
+class Formula(str):
+    """A formula a backend writes as a formula (``=E7*1.2``): the sync carries the owner's
+    formulas that refer only to their own row to the Sheet this way. Any other text is
+    written as text, even when it starts with "=", on every backend."""
+
+
 class Link(str):
     """A place inside the workbook a cell links to: a cell of a sheet. Its text is the A1
     reference Excel and Google Sheets both read (``'Dealer''s Leads'!C7``)."""
@@ -252,9 +258,12 @@ class SheetEdit:
     anchors: Anchors | None = None
     #: a backend without this sheet creates it (the sync's first write to a new Sheet)
     create: bool = False
+    #: columns whose data cells a backend that can protects with a warning (values the owner's
+    #: workbook computes, carried as values: an edit there would be replaced)
+    protect: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("new_columns", "columns", "appends", "highlights"):
+        for name in ("new_columns", "columns", "appends", "highlights", "protect"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property

@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from forecourt.errors import CannotWrite, ForecourtError, UnreadableWorkbook
-from forecourt.plan import GeneratedSheet, Highlight, Link, Plan, SheetEdit, python_value
+from forecourt.plan import (
+    Formula,
+    GeneratedSheet,
+    Highlight,
+    Link,
+    Plan,
+    SheetEdit,
+    python_value,
+)
 from forecourt.sync.backend import (
     Applied,
     Capabilities,
@@ -57,7 +65,10 @@ API = "https://sheets.googleapis.com/v4/spreadsheets"
 #: what the first call asks for, and nothing more
 META_FIELDS = ("spreadsheetId,properties(title,timeZone,autoRecalc),sheets(properties("
                "sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount)),"
-               "conditionalFormats)")
+               "conditionalFormats,protectedRanges(protectedRangeId,description,warningOnly,"
+               "range))")
+#: the description of the protected ranges forecourt adds (and replaces)
+PROTECTED = "forecourt: computed in the owner's workbook; an edit here is replaced"
 #: Google's advice for one request's size
 MAX_REQUEST_BYTES = 2_000_000
 #: the most cells one spreadsheet may hold
@@ -102,6 +113,7 @@ class _SheetInfo:
     columns: int
     frozen: int = 0
     rules: list[dict[str, Any]] = field(default_factory=list)
+    protected: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -188,7 +200,8 @@ class SheetsBackend:
             self._sheets[p["title"]] = _SheetInfo(
                 int(p.get("sheetId", 0)), p["title"], int(p.get("index", 0)),
                 int(grid.get("rowCount", 0)), int(grid.get("columnCount", 0)),
-                int(grid.get("frozenRowCount", 0)), list(sheet.get("conditionalFormats", [])))
+                int(grid.get("frozenRowCount", 0)), list(sheet.get("conditionalFormats", [])),
+                list(sheet.get("protectedRanges", [])))
         titles = sorted(self._sheets, key=lambda t: self._sheets[t].index)
         if progress:
             progress(f"reading {len(titles)} tabs of {self.title}")
@@ -213,6 +226,32 @@ class SheetsBackend:
 
     def will_write(self, sheets: list[str]) -> None:
         return None
+
+    def formulas(self, sheets: Iterable[str]) -> dict[str, dict[tuple[int, int], str]]:
+        """The formulas of the tabs ``sheets`` (one call): (row, column index) -> formula, for
+        the cells whose value this session read is a formula's result. Text that only starts
+        with "=" reads the same either way and is not one."""
+        titles = [t for t in sheets if t in self._tabs]
+        if not titles:
+            return {}
+        response = self.http.request(
+            "get", f"{API}/{self.id}/values:batchGet",
+            params={"ranges": [quote_sheet(t) for t in titles], "valueRenderOption": "FORMULA",
+                    "majorDimension": "ROWS"})
+        ranges = json.loads(response.content).get("valueRanges", []) if response.content \
+            else []
+        out: dict[str, dict[tuple[int, int], str]] = {}
+        for title, value_range in zip(titles, ranges, strict=False):
+            tab = self._tabs[title]
+            found = {}
+            for i, row in enumerate(value_range.get("values", [])):
+                for j, v in enumerate(row):
+                    if isinstance(v, str) and v.startswith("=") \
+                            and tab.value(i + 1, j) != v:
+                        found[(i + 1, j)] = v
+            if found:
+                out[title] = found
+        return out
 
     def changed_since_read(self, sheets: Iterable[str]) -> list[str]:
         """The tabs of ``sheets`` whose values are not what this session read (a teammate
@@ -341,6 +380,10 @@ class SheetsBackend:
                        + [column_index(h.last_column) for h in edit.highlights], default=-1)
         self._grow(info, last_row, last_col + 1, requests, grids)
         for column, by_row in sorted(cells.items(), key=lambda kv: column_index(kv[0])):
+            formulas = {r: v for r, v in by_row.items() if isinstance(v, Formula)}
+            if formulas:  # in the batchUpdate: values:batchUpdate RAW would make them text
+                requests.extend(_formula_runs(info.sheet_id, column, formulas))
+                by_row = {r: v for r, v in by_row.items() if r not in formulas}
             data.extend(_runs(edit.sheet, column, by_row))
         for column in sorted(dates, key=column_index):
             requests.append(_number_format(info.sheet_id, column, edit.header_row,
@@ -349,7 +392,28 @@ class SheetsBackend:
             if c.width is not None and c.column not in off and cells.get(c.column):
                 requests.append(_width(info.sheet_id, c.column, c.width))
         requests.extend(self._rules(info, edit.highlights))
+        requests.extend(self._protect(info, edit, grids[info.title][0]))
         return len(requests) + len(data) > before
+
+    def _protect(self, info: _SheetInfo, edit: SheetEdit, rows: int) -> list[dict[str, Any]]:
+        """forecourt's warning-only protected ranges over ``edit.protect``'s columns, the
+        team's own left alone; nothing when they are already these."""
+        wanted = [{"sheetId": info.sheet_id, "startRowIndex": edit.header_row,
+                   "endRowIndex": max(rows, edit.header_row + 1),
+                   "startColumnIndex": column_index(c), "endColumnIndex": column_index(c) + 1}
+                  for c in edit.protect]
+        ours = [p for p in info.protected if p.get("description") == PROTECTED]
+        def key(r: dict[str, Any]) -> str:
+            return json.dumps(_canon(r), sort_keys=True)
+
+        if sorted(key(p.get("range", {})) for p in ours) == sorted(map(key, wanted)):
+            return []
+        out: list[dict[str, Any]] = [
+            {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
+            for p in ours if "protectedRangeId" in p]
+        out += [{"addProtectedRange": {"protectedRange": {
+            "range": r, "description": PROTECTED, "warningOnly": True}}} for r in wanted]
+        return out
 
     def _rules(self, info: _SheetInfo, highlights: tuple[Highlight, ...]
                ) -> list[dict[str, Any]]:
@@ -522,6 +586,22 @@ def _runs(sheet: str, column: str, by_row: dict[int, Any]) -> Iterator[dict[str,
             yield {"range": f"{quote_sheet(sheet)}!{column}{first}:{column}{last}",
                    "majorDimension": "ROWS",
                    "values": [[json_value(by_row[r])] for r in rows[start:k]]}
+            start = k
+
+
+def _formula_runs(sheet_id: int, column: str, by_row: dict[int, str]
+                  ) -> Iterator[dict[str, Any]]:
+    """``updateCells`` requests writing formulas, one per run of consecutive rows."""
+    rows = sorted(by_row)
+    start = 0
+    j = column_index(column)
+    for k in range(1, len(rows) + 1):
+        if k == len(rows) or rows[k] != rows[k - 1] + 1:
+            yield {"updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": rows[start] - 1, "columnIndex": j},
+                "rows": [{"values": [{"userEnteredValue": {"formulaValue": str(by_row[r])}}]}
+                         for r in rows[start:k]],
+                "fields": "userEnteredValue"}}
             start = k
 
 

@@ -44,7 +44,16 @@ from typing import Any
 import numpy as np
 
 from forecourt.errors import ChangedSinceRead, ConflictStop, ForecourtError, WorkbookLocked
-from forecourt.plan import ColumnWrites, GeneratedSheet, Highlight, Link, NewColumn, Plan, SheetEdit
+from forecourt.plan import (
+    ColumnWrites,
+    Formula,
+    GeneratedSheet,
+    Highlight,
+    Link,
+    NewColumn,
+    Plan,
+    SheetEdit,
+)
 from forecourt.sync import sync_base
 from forecourt.sync.base import (
     Tab,
@@ -389,28 +398,71 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _formula_cells(path: Path, sheets: Iterable[str]) -> dict[str, set[tuple[int, int]]]:
-    """(row, column index) of the cells holding a formula, per sheet: the sync never writes a
-    value over one."""
+def _formula_cells(path: Path, sheets: Iterable[str]
+                   ) -> dict[str, dict[tuple[int, int], str | None]]:
+    """The formula cells of the workbook's sheets ``sheets``: (row, column index) -> formula
+    (None: one that cannot be carried alone). The sync never writes a value over one."""
+    from forecourt.sync.formulas import xlsx_formulas
     from forecourt.sync.xlsx.package import Package
 
     pkg = Package.read(path)
     parts = pkg.sheets()
-    out: dict[str, set[tuple[int, int]]] = {}
-    cell = re.compile(rb'<c r="([A-Z]+)(\d+)"')
+    out = {}
     for name in sheets:
-        if name not in parts:
-            continue
-        xml = pkg.get(parts[name])
-        found = set()
-        for m in re.finditer(rb"<f[ >/]", xml):
-            start = xml.rfind(b"<c ", 0, m.start())
-            c = cell.match(xml, start) if start >= 0 else None
-            if c is not None:
-                found.add((int(c.group(2)), column_index(c.group(1).decode())))
-        if found:
-            out[name] = found
+        if name in parts:
+            found = xlsx_formulas(pkg.get(parts[name]))
+            if found:
+                out[name] = found
     return out
+
+
+def _align_derived(ev: _View, sv: _View, e_f: dict[tuple[int, int], Any]) -> None:
+    """A cell the workbook computes holds, to the merge, the workbook's value on the Sheet
+    too: the formula wins (a value typed over it on the Sheet is replaced, as its protection
+    warns), and two computations of one formula are no conflict."""
+    if not e_f:
+        return
+    by_row = {r.position: k for k, r in ev.table.rows.items()}
+    header = {j: f for f, j in ev.columns.items()}
+    for r, ej in e_f:
+        k, f = by_row.get(r), header.get(ej)
+        srow = sv.table.rows.get(k) if k is not None else None
+        if srow is not None and f is not None and f in sv.columns:
+            srow.cells[f] = ev.table.rows[k].cells.get(f, "")  # type: ignore[index]
+
+
+def _carry_formulas(pair: _Pair, e_f: dict[tuple[int, int], str | None],
+                    s_f: dict[tuple[int, int], str]) -> tuple[str, ...]:
+    """Put the workbook's own-row formulas into the Sheet's view, re-pointed (and the Sheet's
+    formulas into what it read, so that one already there is not written again); the Sheet
+    columns whose values are computed by formulas that cannot be carried, to protect."""
+    from forecourt.plan import Formula
+    from forecourt.sync.formulas import carry
+
+    ev, sv, private = pair.excel, pair.sheet, pair.merged.private
+    for (r, j), text in s_f.items():
+        _put(sv.original, r, j, Formula(text))
+    if not e_f:
+        return ()
+    row_key = {r: k for k, r in ev.positions.items()}
+    e_header = {j: f for f, j in ev.columns.items()}
+
+    def column(letter: str) -> str | None:
+        f = e_header.get(column_index(letter))
+        return sv.letter(f) if f is not None and f not in private else None
+
+    protect = set()
+    for (r, j), text in e_f.items():
+        f, k = e_header.get(j), row_key.get(r)
+        if f is None or f in private or k is None or f not in sv.columns:
+            continue
+        sr, sj = sv.positions[k], sv.columns[f]
+        moved = carry(text, r, sr, column) if text is not None else None
+        if moved is None:
+            protect.add(column_letter(sj))
+        else:
+            _put(sv.grid, sr, sj, Formula(moved))
+    return tuple(sorted(protect, key=column_index))
 
 
 @dataclass
@@ -490,6 +542,9 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                 f"{book}' once to give every lead its id, then sync.", path=book)
         say("reading the Google Sheet")
         s_tabs = sheet.read()
+        e_formulas = _formula_cells(book, [s.name for s in specs])
+        s_formulas = sheet.formulas([s.name for s in specs]) \
+            if hasattr(sheet, "formulas") else {}
         settings = Settings()
         if settings_tab is not None:
             settings, _problems = settings_from_rows(
@@ -520,6 +575,7 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                            spec.header_row, private, dates)
                 _rekey(ev.table, pending.get(spec.name, {}))
                 _rekey(sv.table, pending.get(spec.name, {}))
+                _align_derived(ev, sv, e_formulas.get(spec.name, {}))
                 merged = merge(base.get(spec.name), ev.table, sv.table,
                                prefer=rule, private=private,  # type: ignore[arg-type]
                                allow_mass_delete=allow_mass_delete, now=found_at)
@@ -560,6 +616,9 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         result.summary = outcome.summary
         del loaded
         excel_only = _put_engine(outcome.plan, views)
+        protect = {p.spec.name: _carry_formulas(p, e_formulas.get(p.spec.name, {}),
+                                                s_formulas.get(p.spec.name, {}))
+                   for p in pairs}
         leads_pair = next((p for p in pairs if p.spec.kind == "leads"), None)
         promised = _promised(leads_pair) if leads_pair is not None else []
 
@@ -571,14 +630,15 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         recent = sync_base.load_conflicts(paths.base,
                                           found_at - dt.timedelta(days=CONFLICT_DAYS))
 
-        formulas = _formula_cells(book, views)
-        e_plan = Plan([*(_edit(p.excel, p.spec, formulas.get(p.spec.name, set()),
+        e_plan = Plan([*(_edit(p.excel, p.spec, e_formulas.get(p.spec.name, {}),
                                _highlights(outcome.plan, p.spec.name)) for p in pairs),
                        *excel_only],
                       [*outcome.plan.sheets, _conflicts_sheet(recent, views, "excel")],
                       e_tabs.revision, e_tabs.identity)
-        s_plan = Plan([_edit(p.sheet, p.spec, set(), _sheet_highlights(outcome.plan, p),
-                             create=not p.sheet.exists and p.spec.name not in s_by_name)
+        s_plan = Plan([_edit(p.sheet, p.spec, s_formulas.get(p.spec.name, {}),
+                             _sheet_highlights(outcome.plan, p),
+                             create=not p.sheet.exists and p.spec.name not in s_by_name,
+                             protect=protect[p.spec.name])
                        for p in pairs],
                       [*(_sheet_generated(g, views) for g in outcome.plan.sheets),
                        _conflicts_sheet(recent, views, "sheet")],
@@ -701,8 +761,9 @@ def _column_writes(letter: str, cells: list[tuple[str, int, Any, str]]) -> Colum
                         array, np.array(expected, dtype=object))
 
 
-def _edit(view: _View, spec: _TabSpec, formulas: set[tuple[int, int]],
-          highlights: tuple[Highlight, ...], create: bool = False) -> SheetEdit:
+def _edit(view: _View, spec: _TabSpec, formulas: Iterable[tuple[int, int]],
+          highlights: tuple[Highlight, ...], create: bool = False,
+          protect: tuple[str, ...] = ()) -> SheetEdit:
     """The cells of ``view`` that differ from what its side holds, as one edit (the side's
     own rows: trusted while the side is as read)."""
     grid, original, h = view.grid, view.original, view.header_row
@@ -722,13 +783,14 @@ def _edit(view: _View, spec: _TabSpec, formulas: set[tuple[int, int]],
         for j in synced:
             gv = g[j] if j < len(g) else ""
             ov = o[j] if j < len(o) else ""
-            if gv is ov or not _differs(gv, ov) or (r, j) in formulas:
-                continue
+            if gv is ov or not _differs(gv, ov) or (
+                    (r, j) in formulas and not isinstance(gv, Formula)):
+                continue  # the same; or a formula, never replaced by a value
             by_column.setdefault(j, []).append((key, r, gv, cell_text(ov)))
     columns = tuple(_column_writes(column_letter(j), cells)
                     for j, cells in sorted(by_column.items()))
     return SheetEdit(spec.name, h, column_letter(key_j) if key_j is not None else None,
-                     new_columns, columns, (), highlights, None, create)
+                     new_columns, columns, (), highlights, None, create, protect)
 
 
 def _highlights(plan: Plan, sheet: str) -> tuple[Highlight, ...]:
