@@ -241,6 +241,10 @@ class Link(str):
         return (Link, (self.sheet, self.row, self.column))
 
 
+#: the fill of a cell the sync flags (a conflict)
+FLAG_FILL = "F8CBAD"
+
+
 @dataclass(frozen=True, eq=False)
 class SheetEdit:
     """Changes to one of the dealer's own sheets (a keyed table: the leads or the stock).
@@ -261,9 +265,12 @@ class SheetEdit:
     #: columns whose data cells a backend that can protects with a warning (values the owner's
     #: workbook computes, carried as values: an edit there would be replaced)
     protect: tuple[str, ...] = ()
+    #: cells to mark (A1 references, ``D7``): the sync's conflicts, filled with
+    #: :data:`FLAG_FILL` by a live rule every backend that can replaces on each write
+    flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("new_columns", "columns", "appends", "highlights", "protect"):
+        for name in ("new_columns", "columns", "appends", "highlights", "protect", "flags"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property

@@ -318,9 +318,10 @@ _MINUTE = dt.timedelta(minutes=1)
 
 def merge_text(value: Any) -> str:
     """A cell's value as the merge compares it: :func:`cell_text` (text stripped, times to the
-    minute, 1 and 1.0 the same), with TRUE and FALSE as 1 and 0, and a day as its midnight. Python holds ``True == 1``
-    (and Google Sheets ``=TRUE=1``): comparing whole rows at once, as the merge does to be
-    quick, cannot tell them apart, so no comparison of the merge does."""
+    minute, 1 and 1.0 the same), with TRUE and FALSE as 1 and 0, and a day as its midnight.
+    Python holds ``True == 1`` (and Google Sheets ``=TRUE=1``): comparing whole rows at once,
+    as the merge does to be quick, cannot tell them apart, so no comparison of the merge
+    does."""
     if value is True:
         return "1"
     if value is False:

@@ -29,6 +29,7 @@ from typing import Any
 
 from forecourt.errors import CannotWrite, ForecourtError, UnreadableWorkbook
 from forecourt.plan import (
+    FLAG_FILL,
     Formula,
     GeneratedSheet,
     Highlight,
@@ -391,7 +392,7 @@ class SheetsBackend:
         for c in edit.new_columns:
             if c.width is not None and c.column not in off and cells.get(c.column):
                 requests.append(_width(info.sheet_id, c.column, c.width))
-        requests.extend(self._rules(info, edit.highlights))
+        requests.extend(self._rules(info, edit.highlights, edit.flags))
         requests.extend(self._protect(info, edit, grids[info.title][0]))
         return len(requests) + len(data) > before
 
@@ -415,12 +416,18 @@ class SheetsBackend:
             "range": r, "description": PROTECTED, "warningOnly": True}}} for r in wanted]
         return out
 
-    def _rules(self, info: _SheetInfo, highlights: tuple[Highlight, ...]
-               ) -> list[dict[str, Any]]:
+    def _rules(self, info: _SheetInfo, highlights: tuple[Highlight, ...],
+               flags: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Replace forecourt's conditional-format rules on the tab, the team's left alone:
         deletes by index from the highest down, then adds after the team's rules; nothing
         when the rules are already these."""
         wanted = [_rule(info.sheet_id, h) for h in highlights]
+        if flags:
+            wanted.append({"ranges": [_cell_range(info.sheet_id, a1) for a1 in flags],
+                           "booleanRule": {"condition": {"type": "CUSTOM_FORMULA",
+                                                         "values": [{"userEnteredValue":
+                                                                     "=" + TAG}]},
+                                           "format": {"backgroundColor": _rgb(FLAG_FILL)}}})
         ours = [k for k, r in enumerate(info.rules) if _is_ours(r)]
         if [_canon(info.rules[k]) for k in ours] == [_canon(r) for r in wanted]:
             return []
@@ -624,6 +631,13 @@ def _width(sheet_id: int, column: str, chars: float) -> dict[str, Any]:
         "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": j,
                   "endIndex": j + 1},
         "properties": {"pixelSize": int(round(chars * 7 + 5))}, "fields": "pixelSize"}}
+
+
+def _cell_range(sheet_id: int, a1: str) -> dict[str, Any]:
+    letters = a1.rstrip("0123456789")
+    row, j = int(a1[len(letters):]), column_index(letters)
+    return {"sheetId": sheet_id, "startRowIndex": row - 1, "endRowIndex": row,
+            "startColumnIndex": j, "endColumnIndex": j + 1}
 
 
 def _rule(sheet_id: int, h: Highlight) -> dict[str, Any]:

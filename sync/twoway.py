@@ -631,14 +631,16 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                                           found_at - dt.timedelta(days=CONFLICT_DAYS))
 
         e_plan = Plan([*(_edit(p.excel, p.spec, e_formulas.get(p.spec.name, {}),
-                               _highlights(outcome.plan, p.spec.name)) for p in pairs),
+                               _highlights(outcome.plan, p.spec.name),
+                               flags=_flags(p.excel, p.spec, recent)) for p in pairs),
                        *excel_only],
                       [*outcome.plan.sheets, _conflicts_sheet(recent, views, "excel")],
                       e_tabs.revision, e_tabs.identity)
         s_plan = Plan([_edit(p.sheet, p.spec, s_formulas.get(p.spec.name, {}),
                              _sheet_highlights(outcome.plan, p),
                              create=not p.sheet.exists and p.spec.name not in s_by_name,
-                             protect=protect[p.spec.name])
+                             protect=protect[p.spec.name],
+                             flags=_flags(p.sheet, p.spec, recent))
                        for p in pairs],
                       [*(_sheet_generated(g, views) for g in outcome.plan.sheets),
                        _conflicts_sheet(recent, views, "sheet")],
@@ -761,9 +763,20 @@ def _column_writes(letter: str, cells: list[tuple[str, int, Any, str]]) -> Colum
                         array, np.array(expected, dtype=object))
 
 
+def _flags(view: _View, spec: _TabSpec, conflicts: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The cells of the listed conflicts, where the side holds them now."""
+    out = []
+    for c in conflicts:
+        k, letter = fold_key(c[2]), view.letter(fold_header(c[3]))
+        if c[1] == spec.name and letter is not None and k in view.positions:
+            out.append(f"{letter}{view.positions[k]}")
+    return tuple(sorted(set(out), key=lambda a1: (int(a1.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+                                                  a1)))
+
+
 def _edit(view: _View, spec: _TabSpec, formulas: Iterable[tuple[int, int]],
           highlights: tuple[Highlight, ...], create: bool = False,
-          protect: tuple[str, ...] = ()) -> SheetEdit:
+          protect: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> SheetEdit:
     """The cells of ``view`` that differ from what its side holds, as one edit (the side's
     own rows: trusted while the side is as read)."""
     grid, original, h = view.grid, view.original, view.header_row
@@ -790,7 +803,7 @@ def _edit(view: _View, spec: _TabSpec, formulas: Iterable[tuple[int, int]],
     columns = tuple(_column_writes(column_letter(j), cells)
                     for j, cells in sorted(by_column.items()))
     return SheetEdit(spec.name, h, column_letter(key_j) if key_j is not None else None,
-                     new_columns, columns, (), highlights, None, create, protect)
+                     new_columns, columns, (), highlights, None, create, protect, flags)
 
 
 def _highlights(plan: Plan, sheet: str) -> tuple[Highlight, ...]:

@@ -198,3 +198,37 @@ def test_status_says_loudly_when_syncs_keep_failing(tmp_path, standin):
     proc = subprocess.run([sys.executable, "-m", "forecourt", "sync", str(book), "--sheet",
                            sid, "--status"], capture_output=True, text=True)
     assert proc.returncode == 0 and "ATTENTION" not in proc.stdout
+
+
+def test_a_conflicting_cell_is_flagged_on_both_sides(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_excel(book, [{"op": "set", "key": "L-1007", "column": "Notes", "value": "E"}])
+    sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1007", "column": "Notes",
+                                     "value": "S"}, {"op": "sort", "column": "Name"}])
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0 and report["conflict_count"] == 1, err
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Leads"]
+    header = [c.value for c in ws[1]]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "L-1007")
+    cell = f"{openpyxl.utils.get_column_letter(header.index('Notes') + 1)}{row}"
+    flagged = [str(cf.sqref) for cf in ws.conditional_formatting
+               if any("forecourt" in (r.formula or [""])[0] and r.dxf.fill is not None
+                      and r.dxf.fill.bgColor.rgb.endswith("F8CBAD") for r in cf.rules)]
+    assert flagged == [cell]
+
+    values = sides.sheet_values(standin, sid)
+    s_row = next(i for i, r in enumerate(values, start=1) if r and r[0] == "L-1007")
+    notes = values[0].index("Notes")
+    meta = standin.api("get", f"/{sid}", params={"fields": "sheets(properties(title),"
+                                                            "conditionalFormats)"})
+    rules = next(s for s in meta["sheets"] if s["properties"]["title"] == "Leads")
+    ranges = [r["ranges"] for r in rules["conditionalFormats"]
+              if abs(r["booleanRule"]["format"]["backgroundColor"].get("blue", 0)
+                     - 0xAD / 255) < 1e-3]
+    assert ranges == [[{"sheetId": ranges[0][0]["sheetId"], "startRowIndex": s_row - 1,
+                        "endRowIndex": s_row, "startColumnIndex": notes,
+                        "endColumnIndex": notes + 1}]]

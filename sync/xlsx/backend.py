@@ -199,7 +199,7 @@ class XlsxBackend:
                              if cell_text(_cell(tab, row, column)) != cell_text(value)]
                     writes += cells
                     applied.count(edit.sheet, len(cells))
-        return SheetCells(edit.sheet, writes, conditional_formats(edit.highlights),
+        return SheetCells(edit.sheet, writes, conditional_formats(edit.highlights, edit.flags),
                           {c.column: c.width for c in edit.new_columns if c.width is not None
                            and c.column not in off},
                           columns, header_row=edit.header_row)

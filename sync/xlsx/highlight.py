@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forecourt.plan import Highlight
+from forecourt.plan import FLAG_FILL, Highlight
 
 #: A term every engine-owned conditional-format formula contains (it is always true), so a
 #: backend can find and replace its own rules without touching the dealer's.
@@ -64,6 +64,12 @@ def excel_formula(rule: Highlight) -> str:
             f"NOW()-${since}{r}>{rule.days},{CF_MARKER})")
 
 
-def conditional_formats(rules: tuple[Highlight, ...]) -> list[ConditionalFormat]:
-    return [ConditionalFormat(f"A{h.first_row}:{h.last_column}{h.last_row}", excel_formula(h),
-                              h.fill, h.font, h.kind) for h in rules]
+def conditional_formats(rules: tuple[Highlight, ...], flags: tuple[str, ...] = ()
+                        ) -> list[ConditionalFormat]:
+    """The rules as Excel's conditional formats; ``flags`` (cells) filled by a rule that is
+    always true."""
+    out = [ConditionalFormat(f"A{h.first_row}:{h.last_column}{h.last_row}", excel_formula(h),
+                             h.fill, h.font, h.kind) for h in rules]
+    if flags:
+        out.append(ConditionalFormat(" ".join(flags), CF_MARKER, FLAG_FILL, None, "flagged"))
+    return out
