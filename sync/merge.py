@@ -269,6 +269,8 @@ class Merged:
     #: folded headers of the private columns (Excel only)
     private: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)
+    #: both sides hold what the base holds: the merged table is the base, unchanged
+    same_as_base: bool = False
 
     def changes(self, side: Side) -> Changes:
         return self.to_excel if side == "excel" else self.to_sheet
@@ -476,6 +478,7 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
     conflicts: list[Conflict] = []
     revived: list[Revived] = []
     rows: dict[str, Row] = {}
+    untouched = 0  # rows the same on both sides as in the base
 
     def conflict(k: str, h: str, bv: Any, ev: Any, sv: Any) -> Any:
         """Record a conflict, queue the write to the side not kept; the kept value."""
@@ -553,7 +556,9 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
         s_same = s_whole and len(sc) == n_sheet and sc.items() <= bc.items()
         if e_same and s_same:
             rows[k] = erow  # the same on both sides as at the last sync
+            untouched += 1
             continue
+        touched = bool(e_lacks)  # a cell either side changed, as cells compare
         if e_lacks:  # the merged row holds the column Excel lacks: the base's value...
             cells = dict(ec)
             cells.update((h, bc.get(h, "")) for h in e_lacks)
@@ -576,6 +581,7 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
             ev, bv = ec.get(h, ""), bc.get(h, "")
             if h in s_lacks or not _differs(ev, bv):
                 continue  # the Sheet gets the column back; or Excel changed nothing
+            touched = True
             sv = sc.get(h, "")
             if not _differs(sv, bv):
                 sw.append(write((k, h, ev, srow.position)))
@@ -598,6 +604,7 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
             sv, bv = sc.get(h, ""), bc.get(h, "")
             if not _differs(sv, bv):
                 continue
+            touched = True
             if h not in e_lacking:
                 if _differs(ec.get(h, ""), bv):
                     continue  # both changed it: decided above
@@ -606,6 +613,9 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
                 cells = dict(ec)
             cells[h] = sv
         rows[k] = erow if cells is ec else Row(erow.position, cells)
+        if not touched and not (s_lacks and not s_same) \
+                and not any(_differs(ec.get(h, ""), bc.get(h, "")) for h in ps):
+            untouched += 1  # only how a value is typed changed (1 and 1.0, a day, ...)
 
     position = max((r.position for r in e_rows.values()), default=0)
     for k in _in_order({k: s_rows[k] for k in s_rows.keys() - e_rows.keys()}):
@@ -643,4 +653,6 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
         headers=[text[h] for h in order], rows=rows, conflicts=conflicts,
         to_excel=to_excel, to_sheet=to_sheet, revived=revived,
         unkeyed=[k for k in rows if k.startswith(PROVISIONAL)], private=private_set,
-        notes=notes)
+        notes=notes,
+        same_as_base=base is not None and untouched == len(b_rows) == len(rows)
+        and list(base.headers) == [text[h] for h in order])

@@ -321,19 +321,27 @@ def _lay_out(view: _View, merged: Merged, headers: list[str],
     end = _last_row(view.grid, view.header_row)
     rows = view.table.rows
     cols = [(fold_header(h), view.columns[fold_header(h)]) for h in headers]
+    grid = view.grid
     for k, row in merged.rows.items():
         mine = rows.get(k)
         if mine is not None:
             r = mine.position
+            view.positions[k] = r
+            if mine is row:  # the merged row is this side's own: nothing to put
+                continue
         else:
             end += 1
             r = end
-        view.positions[k] = r
+            view.positions[k] = r
         cells = row.cells
+        line = grid[r - 1] if r <= len(grid) else []
+        width = len(line)
         for f, j in cols:
             v = cells.get(f, "")
-            if _get(view.grid, r, j) is not v:
-                _put(view.grid, r, j, v)
+            if j >= width or line[j] is not v and line[j] != v:
+                _put(grid, r, j, v)
+                line = grid[r - 1]
+                width = len(line)
     for d in deleted:
         for _f, j in cols:
             if j < len(view.grid[d.position - 1]):
@@ -692,11 +700,14 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         if excel_report.deferred or sheet_report.deferred:
             return result
         checkpoint("before-base")
-        base_tables = {p.spec.name: _final_table(p) for p in pairs}
-        sync_base.commit_base(paths.base, base_tables,
-                              {"synced_at": found_at.isoformat(timespec="minutes"),
-                               "sheet": str(sheet.identity), "book": str(book)},
-                              conflicts)
+        settled = not excel_report.written and not sheet_report.written and not promised \
+            and all(p.merged.same_as_base for p in pairs) and len(pairs) == len(base)
+        if not settled:  # an idle sync leaves the base as it is (it still is the content)
+            base_tables = {p.spec.name: _final_table(p) for p in pairs}
+            sync_base.commit_base(paths.base, base_tables,
+                                  {"synced_at": found_at.isoformat(timespec="minutes"),
+                                   "sheet": str(sheet.identity), "book": str(book)},
+                                  conflicts)
         result.base_committed = True
     return result
 

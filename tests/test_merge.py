@@ -652,3 +652,17 @@ def test_without_a_base_every_two_values_are_a_conflict_and_nothing_is_deleted(
     written = [apply_changes(t, merged.changes(s)) for s, t in (("excel", excel),
                                                                ("sheet", sheet))]
     assert same(written[0], merged.table("excel")) and same(written[1], merged.table("sheet"))
+
+
+def test_the_merge_says_when_it_is_the_base_unchanged() -> None:
+    """An idle sync keeps its base as it is; one where a cell changed, even the same way on
+    both sides, must replace it (or an owner's later return to the old value would look like
+    no change and be lost)."""
+    assert merge(tab(*BASE3), tab(*BASE3), tab(*BASE3)).same_as_base
+    both = (("L1", "Won", "Ann"), *BASE3[1:])
+    assert not merge(tab(*BASE3), tab(*both), tab(*both)).same_as_base
+    assert not merge(tab(*BASE3), tab(*BASE3[:2]), tab(*BASE3[:2])).same_as_base
+    assert not merge(None, tab(*BASE3), tab(*BASE3)).same_as_base
+    numbers = Table.from_records("Lead id", ("Lead id", "Cap"), [("L1", 5)])
+    floats = Table.from_records("Lead id", ("Lead id", "Cap"), [("L1", 5.0)])
+    assert merge(numbers, numbers, floats).same_as_base  # 5 and 5.0 are one value
