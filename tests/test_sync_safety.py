@@ -232,3 +232,39 @@ def test_a_conflicting_cell_is_flagged_on_both_sides(tmp_path, standin):
     assert ranges == [[{"sheetId": ranges[0][0]["sheetId"], "startRowIndex": s_row - 1,
                         "endRowIndex": s_row, "startColumnIndex": notes,
                         "endColumnIndex": notes + 1}]]
+
+
+def test_a_sheet_in_another_time_zone_gets_a_note(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)  # the workbook's Settings: Europe/London
+    standin.api("post", f"/{sid}:batchUpdate", json={"requests": [{
+        "updateSpreadsheetProperties": {"properties": {"timeZone": "Europe/Berlin"},
+                                        "fields": "timeZone"}}]})
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    assert any("time zone is Europe/Berlin" in n and "read in Europe/London" in n
+               for n in report["notes"]), report["notes"]
+
+
+def test_the_job_backs_off_while_the_quota_is_used_up(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    controls = f"{standin.base}/_standin/quota"
+    standin.controls.post(controls, json={"per_minute": 1, "retry_after": 600,
+                                          "scope": "all"}, timeout=30).raise_for_status()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--every",
+             "1s", "--as-of", sides.AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env={**os.environ, "FORECOURT_SHEETS_EMULATOR": standin.base})
+        lines = []
+        deadline = time.monotonic() + 120
+        while sum("quota is used up: waiting" in x for x in lines) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            lines.append(proc.stdout.readline())
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    finally:
+        standin.controls.post(controls, json={"per_minute": None}, timeout=30)
+    assert proc.returncode == 11
+    failed = [x for x in lines if " failed (exit 11)" in x]
+    waits = [x.split("waiting ")[1].split(" ")[0] for x in lines if "waiting" in x]
+    assert failed and waits[:2] == ["0:00:01", "0:00:02"], lines  # doubling, up to an hour
