@@ -264,6 +264,17 @@ def excel_conflicts(path: Path) -> set[tuple[str, str, str, str, str]]:
 
 # The command -------------------------------------------------------------------------------
 
+def sync_here(book: Path, sid: str, standin: Any, **kwargs: Any) -> dict[str, Any]:
+    """One sync in this process (quicker than the command: for the syncs around the one a
+    test is about); its report as ``--json`` gives it."""
+    from forecourt.sync.sheets import SheetsBackend
+    from forecourt.sync.twoway import sync
+
+    result = sync(book, SheetsBackend(sid, client=standin.client),
+                  as_of=dt.datetime.strptime(AS_OF, "%Y-%m-%d %H:%M"), **kwargs)
+    return result.to_dict()
+
+
 def run_sync(book: Path, sid: str, base_url: str, *args: str, env: dict[str, str] | None = None,
              timeout: float = 120) -> tuple[int, dict[str, Any] | None, str]:
     """``forecourt sync BOOK --sheet SID --json`` against the stand-in: (exit code, the JSON

@@ -57,8 +57,7 @@ def _prepare(folder: Path, standin) -> tuple[Path, str]:
     book = folder / "Leads.xlsx"
     sides.write_book(book, header, rows)
     sid = standin.client.create(f"crash {folder.name}").id
-    code, _, err = sides.run_sync(book, sid, standin.base)
-    assert code == 0, err
+    assert sides.sync_here(book, sid, standin)["complete"]
     sides.edit_excel(book, EXCEL_EDITS)
     sides.edit_sheet(standin, sid, SHEET_EDITS)
     return book, sid
@@ -110,8 +109,7 @@ def _finish_and_check(book: Path, standin, sid: str) -> None:
     rows = _state(book, standin, sid)
     _check_edits(rows)
     _conflict_listed(book, standin, sid)
-    code, again, err = sides.run_sync(book, sid, standin.base)
-    assert code == 0, err
+    again = sides.sync_here(book, sid, standin)
     assert not again["excel"]["written"] and not again["sheet"]["written"], \
         json.dumps([again["excel"], again["sheet"], report["excel"], report["sheet"]])
 

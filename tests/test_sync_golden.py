@@ -68,9 +68,7 @@ def test_golden_scenario(name, tmp_path, standin):
     if (folder / "base.csv").exists():
         header, rows = _csv(folder / "base.csv")
         sides.write_book(book, header, rows, settings)
-        code, report, err = sides.run_sync(book, sid, standin.base)
-        assert code == 0, err
-        assert report["sheet"]["written"]
+        assert sides.sync_here(book, sid, standin)["sheet"]["written"]
     else:
         header, rows = _csv(folder / "excel.csv")
         sides.write_book(book, header, rows, settings)
@@ -106,7 +104,8 @@ def test_golden_scenario(name, tmp_path, standin):
     assert report["conflict_count"] == len(want)
 
     # an immediate second sync writes nothing on either side
-    code, again, err = sides.run_sync(book, sid, standin.base, *extra)
-    assert code == 0, err
+    again = sides.sync_here(book, sid, standin,
+                            allow_mass_delete=bool(settings.get("allow_mass_delete")))
+    assert again["complete"]
     assert again["excel"]["written"] is False and again["sheet"]["written"] is False, again
     assert again["conflict_count"] == 0

@@ -35,8 +35,7 @@ def _synced_pair(folder: Path, standin) -> tuple[Path, str]:
     book = folder / "Leads.xlsx"
     sides.write_book(book, header, rows)
     sid = standin.client.create(f"safety {folder.name}").id
-    code, _, err = sides.run_sync(book, sid, standin.base)
-    assert code == 0, err
+    assert sides.sync_here(book, sid, standin)["complete"]
     return book, sid
 
 
