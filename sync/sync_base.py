@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS pending_keys (
     PRIMARY KEY (tab, provisional));
 CREATE TABLE IF NOT EXISTS conflicts (
     found_at TEXT NOT NULL, tab TEXT NOT NULL, key TEXT NOT NULL, header TEXT NOT NULL,
-    base TEXT, excel TEXT, sheet TEXT, kept TEXT NOT NULL,
+    base TEXT, excel TEXT, sheet TEXT, kept TEXT NOT NULL, excel_time TEXT, sheet_time TEXT,
     UNIQUE (tab, key, header, excel, sheet));
 """
 
@@ -79,7 +79,8 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
                 info: Mapping[str, str] | None = None,
                 conflicts: Iterable[tuple[str, ...]] = ()) -> None:
     """Replace the whole base with ``tables`` in one transaction (all or nothing), with the
-    conflicts this sync found (found_at, tab, key, header, base, excel, sheet, kept)."""
+    conflicts this sync found (found_at, tab, key, header, base, excel, sheet, kept,
+    excel_time, sheet_time)."""
     conflicts = list(conflicts)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +102,7 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
                     for key, row in table.rows.items()))
             db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
             db.execute("DELETE FROM pending_keys")  # the ids they promised are in the base
-            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            conflicts)
     finally:
         db.close()
@@ -125,7 +126,7 @@ def record_pending(path: Path | str, keys: Iterable[tuple[str, str, str]],
         db.executescript(SCHEMA)
         with db:
             db.executemany("INSERT OR REPLACE INTO pending_keys VALUES (?, ?, ?)", keys)
-            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            conflicts)
     finally:
         db.close()
@@ -148,7 +149,8 @@ def load_pending(path: Path | str) -> dict[str, dict[str, str]]:
 def load_conflicts(path: Path | str, since: dt.datetime | None = None
                    ) -> list[tuple[str, ...]]:
     """The conflicts recorded by earlier syncs, newest first: (found_at, tab, key, header,
-    base, excel, sheet, kept) as text; only those found at ``since`` or later."""
+    base, excel, sheet, kept, excel_time, sheet_time) as text; only those found at ``since``
+    or later."""
     path = Path(path)
     if not path.exists():
         return []

@@ -533,6 +533,7 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         stack.enter_context(sheet.session(write=True, memory=None))
         say(f"reading {book.name}")
         excel_hash = file_hash(book)
+        excel_mtime = book.stat().st_mtime
         e_tabs = excel.read()
         specs, notes, settings_tab = _specs(e_tabs)
         result.notes += notes
@@ -631,9 +632,14 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         promised = _promised(leads_pair) if leads_pair is not None else []
 
         # conflicts and promised ids: recorded before either side is written
-        conflicts = [_conflict_row(p, c, found_at) for p in pairs for c in p.merged.conflicts]
+        times = ("", "")
+        if any(p.merged.conflicts for p in pairs):  # when each side was last changed
+            times = _side_times(book, excel_mtime, sheet, settings.time_zone)
+        conflicts = [_conflict_row(p, c, found_at, times) for p in pairs
+                     for c in p.merged.conflicts]
         result.conflicts = [dict(zip(("found_at", "tab", "key", "column", "base", "excel",
-                                      "sheet", "kept"), c, strict=True)) for c in conflicts]
+                                      "sheet", "kept", "excel_saved", "sheet_changed"), c,
+                                     strict=True)) for c in conflicts]
         sync_base.record_pending(paths.base, promised, conflicts)
         recent = sync_base.load_conflicts(paths.base,
                                           found_at - dt.timedelta(days=CONFLICT_DAYS))
@@ -892,7 +898,21 @@ def _shown(value: Any) -> str:
     return cell_text(value)
 
 
-def _conflict_row(pair: _Pair, c: Conflict, found_at: dt.datetime) -> tuple[str, ...]:
+def _side_times(book: Path, mtime: float, sheet: Any, zone: str | None) -> tuple[str, str]:
+    """When the workbook was saved and the Sheet last changed, as wall-clock times in the
+    Settings' time zone (this computer's when it has none); "" where unknown."""
+    import zoneinfo
+
+    tz = zoneinfo.ZoneInfo(zone) if zone else None
+    saved = dt.datetime.fromtimestamp(mtime, dt.UTC).astimezone(tz)
+    changed = sheet.modified_time() if hasattr(sheet, "modified_time") else None
+    text = [t.replace(tzinfo=None).isoformat(sep=" ", timespec="minutes") if t else ""
+            for t in (saved, changed.astimezone(tz) if changed else None)]
+    return text[0], text[1]
+
+
+def _conflict_row(pair: _Pair, c: Conflict, found_at: dt.datetime,
+                  times: tuple[str, str] = ("", "")) -> tuple[str, ...]:
     row = pair.merged.rows.get(c.key)
     key = cell_text(row.cells.get(pair.excel.table.key, "")) if row is not None else c.key
     if not key and row is not None:  # a row added without an id: the id it got
@@ -900,11 +920,12 @@ def _conflict_row(pair: _Pair, c: Conflict, found_at: dt.datetime) -> tuple[str,
         key = cell_text(_get(pair.excel.grid, pair.excel.positions[c.key], key_j)) \
             if key_j is not None else ""
     return (found_at.isoformat(timespec="minutes"), pair.spec.name, key or c.key, c.header,
-            "" if c.base is None else _shown(c.base), _shown(c.excel), _shown(c.sheet), c.kept)
+            "" if c.base is None else _shown(c.base), _shown(c.excel), _shown(c.sheet), c.kept,
+            *times)
 
 
 CONFLICT_HEADERS = ("Found", "Tab", "Key", "Column", "At the last sync", "Excel workbook",
-                    "Google Sheet", "Kept")
+                    "Google Sheet", "Kept", "Excel saved", "Sheet changed")
 
 
 def _conflicts_sheet(conflicts: list[tuple[str, ...]], views: dict[str, _Pair],
@@ -915,8 +936,9 @@ def _conflicts_sheet(conflicts: list[tuple[str, ...]], views: dict[str, _Pair],
         ["forecourt · conflicts of the two-way sync between the Excel workbook and the "
          "Google Sheet"],
         [f"Both sides changed these cells differently since the sync before; the value in "
-         f"'Kept' is in both now (the Settings row 'Sync conflicts' says which side wins). "
-         f"Listed for {CONFLICT_DAYS} days."],
+         f"'Kept' is in both now (the Settings row 'Sync conflicts' says which side wins), and "
+         f"the cell is orange on both sides. 'Excel saved' and 'Sheet changed' say when each "
+         f"side was last changed before the sync found it. Listed for {CONFLICT_DAYS} days."],
         [],
         list(CONFLICT_HEADERS)]
     links = {}
@@ -925,9 +947,9 @@ def _conflicts_sheet(conflicts: list[tuple[str, ...]], views: dict[str, _Pair],
         if c[1:7] in seen:  # the same conflict seen again (a sync killed, then finished)
             continue
         seen.add(c[1:7])
-        found, tab, key, header, base, excel, sheet, kept = c
+        found, tab, key, header, base, excel, sheet, kept, saved, changed = c
         rows.append([found.replace("T", " "), tab, key, header, base, excel, sheet,
-                     "Excel workbook" if kept == "excel" else "Google Sheet"])
+                     "Excel workbook" if kept == "excel" else "Google Sheet", saved, changed])
         pair = views.get(tab)
         if pair is not None:
             view = pair.excel if side == "excel" else pair.sheet
@@ -939,7 +961,7 @@ def _conflicts_sheet(conflicts: list[tuple[str, ...]], views: dict[str, _Pair],
         rows.append(["none"])
     return GeneratedSheet(CONFLICTS_SHEET, rows, links,
                           {"A": 17, "B": 12, "C": 14, "D": 18, "E": 22, "F": 22, "G": 22,
-                           "H": 16}, frozenset({4}), {}, (), 4)
+                           "H": 16, "I": 17, "J": 17}, frozenset({4}), {}, (), 4)
 
 
 def _final_table(pair: _Pair) -> Table:

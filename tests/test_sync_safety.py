@@ -5,12 +5,14 @@ status file and ``--status``."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -267,3 +269,21 @@ def test_the_job_backs_off_while_the_quota_is_used_up(tmp_path, standin):
     failed = [x for x in lines if " failed (exit 11)" in x]
     waits = [x.split("waiting ")[1].split(" ")[0] for x in lines if "waiting" in x]
     assert failed and waits[:2] == ["0:00:01", "0:00:02"], lines  # doubling, up to an hour
+
+
+def test_a_conflict_says_when_each_side_was_last_changed(tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_excel(book, [{"op": "set", "key": "L-1009", "column": "Notes", "value": "E"}])
+    london = zoneinfo.ZoneInfo("Europe/London")  # the test workbook's Settings time zone
+    saved = dt.datetime.fromtimestamp(book.stat().st_mtime, london).strftime("%Y-%m-%d %H:%M")
+    sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1009", "column": "Notes",
+                                     "value": "S"}])
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    (conflict,) = report["conflicts"]
+    assert conflict["excel_saved"] == saved
+    assert conflict["sheet_changed"][:10] == dt.datetime.now(london).strftime("%Y-%m-%d")
+    rows = sides.sheet_values(standin, sid, "Conflicts")
+    header = next(r for r in rows if r[:2] == ["Found", "Tab"])
+    assert header[8:10] == ["Excel saved", "Sheet changed"]
+    assert [r for r in rows if r and r[2:3] == ["L-1009"]][0][8] == saved
