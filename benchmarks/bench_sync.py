@@ -44,7 +44,7 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
 
 def edit_both_sides(book: Path, standin_base: str, sid: str, n: int) -> None:
     """A day's edits: n cells on each side, n/5 rows added on the Sheet (half without an id),
-    n/10 rows deleted in Excel, one cell changed on both sides."""
+    n/10 rows deleted in Excel, one cell changed on both sides (row 2's Notes)."""
     import openpyxl
     import requests
 
@@ -52,10 +52,8 @@ def edit_both_sides(book: Path, standin_base: str, sid: str, n: int) -> None:
     ws = wb["Leads"]
     header = [c.value for c in ws[1]]
     notes = header.index("Notes") + 1 if "Notes" in header else len(header) + 1
-    status = header.index("Status") + 1
     for r in range(2, 2 + n):
         ws.cell(r, notes).value = f"owner's note {r}"
-    ws.cell(2 + n, status).value = "Contacted"  # the conflict, with the Sheet's "Lost"
     for r in range(2 + 2 * n, 2 + 2 * n + n // 10):
         for c in range(1, len(header) + 1):
             ws.cell(r, c).value = None
@@ -70,7 +68,8 @@ def edit_both_sides(book: Path, standin_base: str, sid: str, n: int) -> None:
     updates = []
     for i in range(3 * n, 4 * n):  # other rows than Excel's
         updates.append({"range": f"Leads!{chr(65 + s_status)}{i + 1}", "values": [["Lost"]]})
-    updates.append({"range": f"Leads!{chr(65 + s_status)}{2 + n}", "values": [["Lost"]]})
+    s_notes = s_header.index("Notes")
+    updates.append({"range": f"Leads!{chr(65 + s_notes)}2", "values": [["team's note"]]})
     requests.post(f"{api}/values:batchUpdate", json={"valueInputOption": "RAW",
                                                      "data": updates}, timeout=60)
     width = len(s_header)

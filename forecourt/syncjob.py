@@ -71,6 +71,7 @@ def sync_once(book: Path, sheet_ref: str, *, credentials: Path | None = None,
         report.update(result.to_dict())
         report["sheet_id"] = str(backend.identity)
         report["sheet"]["api_calls"] = backend.api_calls
+        report["sheet"]["drive_calls"] = getattr(backend, "drive_calls", 0)
         code = ExitCode.OK if result.complete else ExitCode.PARTIAL
         report["result"] = "synced" if result.complete else "deferred"
     except ForecourtError as exc:

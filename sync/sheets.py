@@ -154,10 +154,12 @@ class SheetsBackend:
         self._revision: str | None = None
         self._auto_recalc: str | None = None
         self._staged: _Staged | None = None
+        self.drive_calls = 0
 
     @property
     def api_calls(self) -> int:
-        return int(getattr(self.http, "calls", 0))
+        """Calls to the Sheets API (Drive's, counted against Drive's own quota, are not)."""
+        return int(getattr(self.http, "calls", 0)) - self.drive_calls
 
     @property
     def retries(self) -> int:
@@ -232,6 +234,7 @@ class SheetsBackend:
     def modified_time(self) -> dt.datetime | None:
         """When the Sheet was last changed (Drive's ``modifiedTime``, in UTC; one Drive call,
         which does not count against the Sheets quota); None when Drive does not say."""
+        self.drive_calls += int(hasattr(self.http, "calls"))
         try:
             found = self._call("get", f"{DRIVE_FILES}/{self.id}",
                                params={"fields": "modifiedTime", "supportsAllDrives": "true"})
