@@ -23,6 +23,9 @@ from forecourt.errors import ExitCode, ForecourtError
 
 #: runs that failed in a row before the log and --status say so loudly
 LOUD_FAILURES = 3
+#: syncs in a row that left a side for later (the workbook open in Excel for hours) before
+#: the log and --status say so loudly
+LOUD_DEFERRED = 6
 #: a sync lock older than this is reported loudly
 OLD_LOCK_HOURS = 24.0
 MAX_BACKOFF = dt.timedelta(hours=1)
@@ -84,6 +87,14 @@ def sync_once(book: Path, sheet_ref: str, *, credentials: Path | None = None,
         code = ExitCode.USAGE
         report["result"] = "failed"
         report["error"] = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug: a scheduled job logs it and goes on
+        import traceback
+
+        code = ExitCode.INTERNAL
+        report["result"] = "failed"
+        report["error"] = (f"internal error ({type(exc).__name__}: {exc}); please report it "
+                           "with this traceback")
+        report["traceback"] = traceback.format_exc()
     report["exit"] = int(code)
     if backend is not None:
         report["sheet_api_calls"] = backend.api_calls
@@ -98,6 +109,7 @@ def sync_once(book: Path, sheet_ref: str, *, credentials: Path | None = None,
             deferred=[s for s in ("excel", "sheet")
                       if isinstance(report.get(s), dict) and report[s].get("deferred")])
         report["consecutive_failures"] = status["consecutive_failures"]
+        report["consecutive_deferred"] = status["consecutive_deferred"]
         report["status_file"] = str(paths.status)
     return int(code), report
 
@@ -152,6 +164,12 @@ def status_text(status: dict[str, Any], lock_age_hours: float | None) -> tuple[s
     loud = failures >= LOUD_FAILURES
     if loud:
         lines.append(f"  ATTENTION: the last {failures} syncs failed in a row")
+    deferred = int(status.get("consecutive_deferred", 0))
+    if deferred >= LOUD_DEFERRED:
+        loud = True
+        lines.append(f"  ATTENTION: the last {deferred} syncs could not write "
+                     f"{' and '.join(status.get('deferred') or ['a side'])} (open in Excel, or "
+                     "changing while the sync worked): close it so the sync can finish")
     if lock_age_hours is not None and lock_age_hours > OLD_LOCK_HOURS:
         loud = True
         lines.append(f"  ATTENTION: the sync lock is {lock_age_hours:.0f} hours old: a sync "
@@ -194,6 +212,9 @@ def run_every(every: dt.timedelta, once: Callable[[], tuple[int, dict[str, Any]]
             if report.get("consecutive_failures", 0) >= LOUD_FAILURES:
                 say(f"ATTENTION: the last {report['consecutive_failures']} syncs failed in a "
                     "row; see forecourt sync --status")
+            if report.get("consecutive_deferred", 0) >= LOUD_DEFERRED:
+                say(f"ATTENTION: the last {report['consecutive_deferred']} syncs could not "
+                    "write one side (open in Excel?); see forecourt sync --status")
             if runs is not None and done >= runs:
                 break
             if code == ExitCode.QUOTA:

@@ -356,6 +356,8 @@ class _TabSpec:
     kind: str
     key_header: str
     header_row: int
+    #: folded headers of the columns that hold moments by their field (received, due, ETA...)
+    dates: frozenset[str] = frozenset()
 
 
 def _specs(tabs: Tabs) -> tuple[list[_TabSpec], list[str], Tab | None]:
@@ -380,7 +382,11 @@ def _specs(tabs: Tabs) -> tuple[list[_TabSpec], list[str], Tab | None]:
                 notes.append(f"the {tab.name!r} tab has no {keys[kind][0].replace('_', ' ')} "
                              "column to match its rows by: it is not synced.")
             continue
-        specs.append(_TabSpec(tab.name, kind, cm.header_of(fld, tab), cm.header_row))
+        from forecourt.validators.frames import DATE_FIELDS
+
+        dates = frozenset(fold_header(cm.header_of(f, tab)) for f in DATE_FIELDS[kind]
+                          if f in cm.fields)
+        specs.append(_TabSpec(tab.name, kind, cm.header_of(fld, tab), cm.header_row, dates))
     return specs, notes, layout.tabs.get("settings")
 
 
@@ -424,10 +430,20 @@ def _formula_cells(path: Path, sheets: Iterable[str]
     return out
 
 
-def _align_derived(ev: _View, sv: _View, e_f: dict[tuple[int, int], Any]) -> None:
+def _align_derived(ev: _View, sv: _View, e_f: dict[tuple[int, int], Any],
+                   s_f: dict[tuple[int, int], str], base: Table | None) -> None:
     """A cell the workbook computes holds, to the merge, the workbook's value on the Sheet
     too: the formula wins (a value typed over it on the Sheet is replaced, as its protection
-    warns), and two computations of one formula are no conflict."""
+    warns), and two computations of one formula are no conflict. A formula's new result on
+    the Sheet, in a row the workbook deleted, is no edit that brings the row back."""
+    if s_f and base is not None:
+        s_row = {r.position: k for k, r in sv.table.rows.items()}
+        s_header = {j: f for f, j in sv.columns.items()}
+        for r, sj in s_f:
+            k, f = s_row.get(r), s_header.get(sj)
+            if k is not None and f is not None and k not in ev.table.rows \
+                    and k in base.rows:
+                sv.table.rows[k].cells[f] = base.rows[k].cells.get(f, "")
     if not e_f:
         return
     by_row = {r.position: k for k, r in ev.table.rows.items()}
@@ -570,7 +586,9 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         # merge, tab by tab
         base, _info = sync_base.load_base(paths.base)
         pending = sync_base.load_pending(paths.base)
-        found_at = as_of or dt.datetime.now().replace(second=0, microsecond=0)
+        from forecourt.settings import now_in
+
+        found_at = as_of or now_in(settings.time_zone)
         e_by_name = {t.name: t for t in e_tabs.tabs}
         s_by_name = {t.name: t for t in s_tabs.tabs}
         pairs: list[_Pair] = []
@@ -578,13 +596,15 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
             try:
                 ev = _view(e_by_name[spec.name], spec.name, spec.key_header, spec.header_row,
                            private)
-                dates = {**(_date_columns(base[spec.name]) if spec.name in base else {}),
+                dates = {**{f: dt.datetime for f in spec.dates},
+                         **(_date_columns(base[spec.name]) if spec.name in base else {}),
                          **_date_columns(ev.table)}
                 sv = _view(s_by_name.get(spec.name), spec.name, spec.key_header,
                            spec.header_row, private, dates)
                 _rekey(ev.table, pending.get(spec.name, {}))
                 _rekey(sv.table, pending.get(spec.name, {}))
-                _align_derived(ev, sv, e_formulas.get(spec.name, {}))
+                _align_derived(ev, sv, e_formulas.get(spec.name, {}),
+                               s_formulas.get(spec.name, {}), base.get(spec.name))
                 merged = merge(base.get(spec.name), ev.table, sv.table,
                                prefer=rule, private=private,  # type: ignore[arg-type]
                                allow_mass_delete=allow_mass_delete, now=found_at)
@@ -646,7 +666,10 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
 
         e_plan = Plan([*(_edit(p.excel, p.spec, e_formulas.get(p.spec.name, {}),
                                _highlights(outcome.plan, p.spec.name),
-                               flags=_flags(p.excel, p.spec, recent)) for p in pairs),
+                               flags=_flags(p.excel, p.spec, recent),
+                               emptied=frozenset(d.position for d in
+                                                 p.merged.to_excel.delete_rows))
+                         for p in pairs),
                        *excel_only],
                       [*outcome.plan.sheets, _conflicts_sheet(recent, views, "excel")],
                       e_tabs.revision, e_tabs.identity)
@@ -654,7 +677,9 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                              _sheet_highlights(outcome.plan, p),
                              create=not p.sheet.exists and p.spec.name not in s_by_name,
                              protect=protect[p.spec.name],
-                             flags=_flags(p.sheet, p.spec, recent))
+                             flags=_flags(p.sheet, p.spec, recent),
+                             emptied=frozenset(d.position for d in
+                                               p.merged.to_sheet.delete_rows))
                        for p in pairs],
                       [*(_sheet_generated(g, views) for g in outcome.plan.sheets),
                        _conflicts_sheet(recent, views, "sheet")],
@@ -793,7 +818,8 @@ def _flags(view: _View, spec: _TabSpec, conflicts: list[tuple[str, ...]]) -> tup
 
 def _edit(view: _View, spec: _TabSpec, formulas: Iterable[tuple[int, int]],
           highlights: tuple[Highlight, ...], create: bool = False,
-          protect: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> SheetEdit:
+          protect: tuple[str, ...] = (), flags: tuple[str, ...] = (),
+          emptied: frozenset[int] = frozenset()) -> SheetEdit:
     """The cells of ``view`` that differ from what its side holds, as one edit (the side's
     own rows: trusted while the side is as read)."""
     grid, original, h = view.grid, view.original, view.header_row
@@ -814,8 +840,9 @@ def _edit(view: _View, spec: _TabSpec, formulas: Iterable[tuple[int, int]],
             gv = g[j] if j < len(g) else ""
             ov = o[j] if j < len(o) else ""
             if gv is ov or not _differs(gv, ov) or (
-                    (r, j) in formulas and not isinstance(gv, Formula)):
-                continue  # the same; or a formula, never replaced by a value
+                    (r, j) in formulas and not isinstance(gv, Formula) and r not in emptied):
+                continue  # the same; or a formula, never replaced by a value (but a row
+                # deleted is emptied whole: a formula left there would be a new row)
             by_column.setdefault(j, []).append((key, r, gv, cell_text(ov)))
     columns = tuple(_column_writes(column_letter(j), cells)
                     for j, cells in sorted(by_column.items()))
@@ -867,6 +894,21 @@ def _sheet_link(link: Link, views: dict[str, _Pair]) -> Link | None:
 
 
 def _sheet_generated(sheet: GeneratedSheet, views: dict[str, _Pair]) -> GeneratedSheet:
+    """A generated tab (KPI, Issues, Log) as the Sheet gets it: its links pointed at the
+    Sheet's rows and columns, and no row that names a private column (an issue about one
+    quotes its values)."""
+    private = {h for pair in views.values() for h in pair.merged.private}
+    if private:
+        kept = [(i, r) for i, r in enumerate(sheet.rows, start=1)
+                if not any(isinstance(v, str) and any(h in fold_header(v) for h in private)
+                           for v in r)]
+        if len(kept) < len(sheet.rows):
+            renumber = {old: new for new, (old, _r) in enumerate(kept, start=1)}
+            sheet = GeneratedSheet(
+                sheet.name, [list(r) for _i, r in kept],
+                {(renumber[i], c): v for (i, c), v in sheet.links.items() if i in renumber},
+                sheet.widths, frozenset(renumber[i] for i in sheet.bold_rows if i in renumber),
+                sheet.formats, sheet.charts, sheet.freeze_row)
     if not sheet.links:
         return sheet
     by_row: dict[str, dict[int, str]] = {}  # a lookup per tab, not a scan per link
@@ -990,6 +1032,8 @@ def write_status(path: Path, **fields: Any) -> dict[str, Any]:
     ok = fields.get("result") in ("synced", "deferred")
     status.update(fields)
     status["consecutive_failures"] = 0 if ok else int(status.get("consecutive_failures", 0)) + 1
+    status["consecutive_deferred"] = int(status.get("consecutive_deferred", 0)) + 1 \
+        if fields.get("result") == "deferred" else 0
     if ok:
         status["last_success"] = fields.get("last_run")
     tmp = path.with_name(f".~forecourt-{path.name}")
