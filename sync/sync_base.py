@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from forecourt.sync.merge import Row, Table
 
@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS base_rows (
     PRIMARY KEY (tab, key));
 CREATE TABLE IF NOT EXISTS base_info (
     name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS behind (
+    tab TEXT NOT NULL, side TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+    header TEXT NOT NULL, value TEXT);
 CREATE TABLE IF NOT EXISTS pending_keys (
     tab TEXT NOT NULL, provisional TEXT NOT NULL, key TEXT NOT NULL,
     PRIMARY KEY (tab, provisional));
@@ -75,9 +78,26 @@ def load_base(path: Path | str) -> tuple[dict[str, Table], dict[str, str]]:
     return tables, info
 
 
+class Behind(NamedTuple):
+    """Where one side does not hold the base yet (it was left for later, or the sync was
+    killed before writing it): ``kind`` is ``cell`` (the side held ``value`` in the cell
+    ``header`` of the row ``key``), ``absent`` (the side lacks the row), ``deleted`` (the side
+    holds the row, with the cells ``value``, that the base deleted) or ``unkeyed`` (the side's
+    row without an id at position ``value``, its content key ``header``, gets the id ``key``).
+    """
+
+    tab: str
+    side: str
+    kind: str
+    key: str
+    header: str
+    value: Any
+
+
 def commit_base(path: Path | str, tables: Mapping[str, Table],
                 info: Mapping[str, str] | None = None,
-                conflicts: Iterable[tuple[str, ...]] = ()) -> None:
+                conflicts: Iterable[tuple[str, ...]] = (),
+                behind: Iterable[Behind] = ()) -> None:
     """Replace the whole base with ``tables`` in one transaction (all or nothing), with the
     conflicts this sync found (found_at, tab, key, header, base, excel, sheet, kept,
     excel_time, sheet_time)."""
@@ -102,8 +122,43 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
                     for key, row in table.rows.items()))
             db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
             db.execute("DELETE FROM pending_keys")  # the ids they promised are in the base
+            db.execute("DELETE FROM behind")
+            db.executemany("INSERT INTO behind VALUES (?, ?, ?, ?, ?, ?)", (
+                (b.tab, b.side, b.kind, b.key, b.header,
+                 json.dumps(_encode(b.value) if not isinstance(b.value, dict) else
+                            {h: _encode(v) for h, v in b.value.items()}, ensure_ascii=False))
+                for b in behind))
             db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            conflicts)
+    finally:
+        db.close()
+
+
+def load_behind(path: Path | str) -> list[Behind]:
+    """What the sides do not hold of the base yet (see :class:`Behind`)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        out = []
+        for tab, side, kind, key, header, value in db.execute(
+                "SELECT tab, side, kind, key, header, value FROM behind"):
+            v = json.loads(value) if value is not None else None
+            v = {h: _decode(x) for h, x in v.items()} if kind == "deleted" and v else \
+                _decode(v)
+            out.append(Behind(tab, side, kind, key, header, v))
+        return out
+
+
+def caught_up(path: Path | str, side: str) -> None:
+    """``side`` was written: it holds the base now."""
+    db = sqlite3.connect(Path(path))
+    try:
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+        with db:
+            db.execute("DELETE FROM behind WHERE side = ?", (side,))
     finally:
         db.close()
 

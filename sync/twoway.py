@@ -14,17 +14,21 @@ A sync (:func:`sync`) goes:
    filters stay where they were);
 4. the engine plans once, on the Excel view; its writes go into both views, into the Sheet's
    by key and header;
-5. per side, one plan of the cells its view holds differently from what was read. The Sheet is
-   re-checked (one call) and written first, then the file (atomically, after checking its
-   size, time and hash). A side that changed since it was read, or a workbook open in Excel,
-   is left for the next run, and said so;
-6. only when both sides are written: the base (one transaction) and the engine's memory.
+5. per side, one plan of the cells its view holds differently from what was read;
+6. the new base committed, in one transaction, with what each side still lacks of it
+   ("behind": the values it holds instead, its rows missing or to be emptied, its rows
+   without an id and the ids they get); then the Sheet re-checked (one call) and written,
+   then the file (atomically, after checking its size, time and hash); each side written is
+   cleared of its "behind". A side that changed since it was read, or a workbook open in
+   Excel, is left for the next run, and said so.
 
-Killed at any point, the next sync finishes the job: a side already written looks, to the
-merge, like a side that made the same changes; the ids given to rows added without one are
-recorded before anything is written (:func:`~forecourt.sync.sync_base.record_pending`), so
-such a row is found again on the side that has not got its id yet. A test may pause a sync
-at a checkpoint (:data:`PAUSE_ENV`) to kill it there.
+The next sync merges each side as it really is: where a side behind still holds what it held,
+it is taken to hold the base (it gets it now); where a person edited it since, the value they
+edited is that cell's base (an edit made without seeing the other side's value is a conflict,
+never an overwrite). Killed at any point, the next sync finishes the job the same way; a row
+added without an id is found again by its content, else by its position, on the side that has
+not got its id yet. A test may pause a sync at a checkpoint (:data:`PAUSE_ENV`) to kill it
+there.
 """
 
 from __future__ import annotations
@@ -65,7 +69,17 @@ from forecourt.sync.base import (
     from_serial,
     is_generated,
 )
-from forecourt.sync.merge import Conflict, Merged, Table, _differs, fold_header, merge
+from forecourt.sync.merge import (
+    PROVISIONAL,
+    Conflict,
+    Merged,
+    Row,
+    RowDelete,
+    Table,
+    _differs,
+    fold_header,
+    merge,
+)
 
 #: test-only: ``CHECKPOINT:FILE`` makes a sync create FILE at that checkpoint and wait there
 #: while FILE exists (so a test can kill it at a known moment, or change a side meanwhile and
@@ -239,6 +253,8 @@ class _View:
     table: Table
     exists: bool
     positions: dict[str, int] = field(default_factory=dict)  # merged key -> row
+    #: keys of the rows whose cells the sync changed before merging (a side behind)
+    touched: set[str] = field(default_factory=set)
     widths: dict[str, float] = field(default_factory=dict)  # folded header -> width
 
     def letter(self, folded: str) -> str | None:
@@ -309,7 +325,7 @@ def _date_columns(table: Table) -> dict[str, type]:
 
 
 def _lay_out(view: _View, merged: Merged, headers: list[str],
-             deleted: Iterable[Any]) -> None:
+             deleted: Iterable[Any]) -> None:  # noqa: C901
     """Put the merged table into ``view``: its columns, its rows where the side will hold
     them, its deletions emptied."""
     for text in headers:
@@ -324,10 +340,10 @@ def _lay_out(view: _View, merged: Merged, headers: list[str],
     grid = view.grid
     for k, row in merged.rows.items():
         mine = rows.get(k)
-        if mine is not None:
+        if mine is not None and mine.position < SYNTHETIC:
             r = mine.position
             view.positions[k] = r
-            if mine is row:  # the merged row is this side's own: nothing to put
+            if mine is row and k not in view.touched:  # this side's own row: as it is
                 continue
         else:
             end += 1
@@ -402,6 +418,94 @@ def _rekey(table: Table, pending: dict[str, str]) -> None:
             k = fold_key(promised)
         rows[k] = row
     table.rows = rows
+
+
+#: positions from here on are rows a side lacks but is known to get (it is behind): new rows
+SYNTHETIC = 1 << 40
+
+
+def _catch_up(table: Table, records: list[sync_base.Behind], base: Table | None,
+              touched: set[str]) -> list[RowDelete]:
+    """A side that did not get the last sync's writes (left for later, or killed before),
+    as the merge must see it: where it still holds what it held then, it holds the base
+    (it has not changed; it is behind, and gets the base's value); where a person edited it
+    since, the value they changed is the base of that cell (so an edit made without seeing
+    the other side's is a conflict, not an overwrite). Rows the base deleted that the side
+    still holds untouched are taken out: the rows to empty on that side."""
+    if not records or base is None:
+        return []
+    provisional = {r.position: k for k, r in table.rows.items() if k.startswith(PROVISIONAL)}
+    renamed = {}
+    for b in records:  # a row added without an id, found by its content, else its position
+        if b.kind == "unkeyed" and fold_key(b.key) not in table.rows:
+            k = b.header if b.header in table.rows else provisional.get(int(b.value or 0))
+            if k is not None and k.startswith(PROVISIONAL):
+                renamed[k] = b.key
+    if renamed:
+        rows = {}
+        for k, row in table.rows.items():
+            if k in renamed:
+                given = renamed[k]
+                k = fold_key(given)
+                row.cells[table.key] = base.rows[k].cells.get(table.key, given) \
+                    if k in base.rows else given
+                touched.add(k)
+            rows[k] = row
+        table.rows = rows
+    emptied = []
+    columns = set(table.columns)
+    extra = 0
+    for b in records:
+        row = table.rows.get(b.key)
+        brow = base.rows.get(b.key)
+        if b.kind == "cell" and row is not None and brow is not None and b.header in columns:
+            if not _differs(row.cells.get(b.header, ""), b.value):
+                row.cells[b.header] = brow.cells.get(b.header, "")
+                touched.add(b.key)
+            else:  # edited since, by a person who never saw the base's value: the value they
+                brow.cells[b.header] = b.value  # changed is the one to merge against
+        elif b.kind == "absent" and row is None and brow is not None and table.key in columns:
+            extra += 1
+            table.rows[b.key] = Row(SYNTHETIC + extra, {h: v for h, v in brow.cells.items()
+                                                        if h in columns})
+        elif b.kind == "deleted" and row is not None and brow is None and not any(
+                _differs(row.cells.get(h, ""), v) for h, v in (b.value or {}).items()):
+            del table.rows[b.key]
+            emptied.append(RowDelete(b.key, row.position))
+    return emptied
+
+
+def _behind_of(side: str, view: _View, final: Table, formulas: Any,
+               promised: list[tuple[str, str, str]]) -> list[sync_base.Behind]:
+    """Where ``side``, as it was read, differs from ``final`` (what the sync is about to
+    write to it): recorded before writing, cleared once the side is written."""
+    out = []
+    name = view.name
+    table = view.table
+    shared = [h for h in final.columns if h in view.columns]
+    for k, target in final.rows.items():
+        row = table.rows.get(k)
+        if row is None or row.position >= SYNTHETIC:
+            out.append(sync_base.Behind(name, side, "absent", k, "", None))
+            continue
+        for h in shared:
+            j = view.columns[h]
+            now = _get(view.original, row.position, j)
+            if isinstance(now, Formula) or (row.position, j) in formulas:
+                continue  # computed: never a person's value
+            if _differs(now, target.cells.get(h, "")):
+                out.append(sync_base.Behind(name, side, "cell", k, h, now))
+    for k, row in table.rows.items():
+        if k not in final.rows and row.position < SYNTHETIC:
+            out.append(sync_base.Behind(name, side, "deleted", k, "", {
+                h: _get(view.original, row.position, j) for h, j in view.columns.items()
+                if h in table.columns}))
+    for tab, provisional, given in promised:
+        row = table.rows.get(provisional)
+        if tab == name and row is not None:
+            out.append(sync_base.Behind(name, side, "unkeyed", fold_key(given), provisional,
+                                        row.position))
+    return out
 
 
 def file_hash(path: Path) -> str:
@@ -586,6 +690,10 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         # merge, tab by tab
         base, _info = sync_base.load_base(paths.base)
         pending = sync_base.load_pending(paths.base)
+        behind: dict[tuple[str, str], list[sync_base.Behind]] = {}
+        for b in sync_base.load_behind(paths.base):
+            behind.setdefault((b.tab, b.side), []).append(b)
+        emptied: dict[tuple[str, str], list[RowDelete]] = {}
         from forecourt.settings import now_in
 
         found_at = as_of or now_in(settings.time_zone)
@@ -603,9 +711,16 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                            spec.header_row, private, dates)
                 _rekey(ev.table, pending.get(spec.name, {}))
                 _rekey(sv.table, pending.get(spec.name, {}))
+                tab_base = base.get(spec.name)
+                for side, view in (("excel", ev), ("sheet", sv)):
+                    records = behind.get((spec.name, side), [])
+                    if records and not view.table.headers and tab_base is not None:
+                        tab_base = None  # a tab the side never got: a first sync of it
+                    emptied[(spec.name, side)] = _catch_up(view.table, records, tab_base,
+                                                           view.touched)
                 _align_derived(ev, sv, e_formulas.get(spec.name, {}),
-                               s_formulas.get(spec.name, {}), base.get(spec.name))
-                merged = merge(base.get(spec.name), ev.table, sv.table,
+                               s_formulas.get(spec.name, {}), tab_base)
+                merged = merge(tab_base, ev.table, sv.table,
                                prefer=rule, private=private,  # type: ignore[arg-type]
                                allow_mass_delete=allow_mass_delete, now=found_at)
             except ConflictStop:
@@ -618,9 +733,11 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         result.tabs = [p.spec.name for p in pairs]
         for p in pairs:
             m = p.merged
-            _lay_out(p.excel, m, m.headers, m.to_excel.delete_rows)
+            _lay_out(p.excel, m, m.headers,
+                     [*m.to_excel.delete_rows, *emptied.get((p.spec.name, "excel"), [])])
             shared = [h for h in m.headers if fold_header(h) not in m.private]
-            _lay_out(p.sheet, m, shared, m.to_sheet.delete_rows)
+            _lay_out(p.sheet, m, shared,
+                     [*m.to_sheet.delete_rows, *emptied.get((p.spec.name, "sheet"), [])])
             for report, changes in ((sheet_report, m.to_excel), (excel_report, m.to_sheet)):
                 report.rows_taken += len(changes.add_rows) + len(changes.delete_rows)
                 report.cells_taken += len(changes.set_cells)
@@ -660,15 +777,33 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         result.conflicts = [dict(zip(("found_at", "tab", "key", "column", "base", "excel",
                                       "sheet", "kept", "excel_saved", "sheet_changed"), c,
                                      strict=True)) for c in conflicts]
-        sync_base.record_pending(paths.base, promised, conflicts)
+        # The base is what the sync is about to make both sides hold; where a side does not
+        # hold it yet, what it holds instead ("behind", cleared once it is written): in one
+        # transaction, before writing. Killed or left for later, the next sync knows what
+        # each side really holds, and a person's edit made since is an edit.
+        base_tables = {p.spec.name: _final_table(p) for p in pairs}
+        late = [b for p in pairs for side, view, f in (
+            ("excel", p.excel, e_formulas.get(p.spec.name, {})),
+            ("sheet", p.sheet, s_formulas.get(p.spec.name, {})))
+            for b in _behind_of(side, view, base_tables[p.spec.name], f, promised)]
+        settled = not late and not behind and not conflicts and len(pairs) == len(base) \
+            and all(p.merged.same_as_base for p in pairs)
+        checkpoint("before-base")
+        if not settled:  # an idle sync leaves the base as it is (it still is the content)
+            sync_base.commit_base(paths.base, base_tables,
+                                  {"synced_at": found_at.isoformat(timespec="minutes"),
+                                   "sheet": str(sheet.identity), "book": str(book)},
+                                  conflicts, late)
+        del base_tables
         recent = sync_base.load_conflicts(paths.base,
                                           found_at - dt.timedelta(days=CONFLICT_DAYS))
 
         e_plan = Plan([*(_edit(p.excel, p.spec, e_formulas.get(p.spec.name, {}),
                                _highlights(outcome.plan, p.spec.name),
                                flags=_flags(p.excel, p.spec, recent),
-                               emptied=frozenset(d.position for d in
-                                                 p.merged.to_excel.delete_rows))
+                               emptied=frozenset(d.position for d in (
+                                   *p.merged.to_excel.delete_rows,
+                                   *emptied.get((p.spec.name, "excel"), []))))
                          for p in pairs),
                        *excel_only],
                       [*outcome.plan.sheets, _conflicts_sheet(recent, views, "excel")],
@@ -678,8 +813,9 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                              create=not p.sheet.exists and p.spec.name not in s_by_name,
                              protect=protect[p.spec.name],
                              flags=_flags(p.sheet, p.spec, recent),
-                             emptied=frozenset(d.position for d in
-                                               p.merged.to_sheet.delete_rows))
+                             emptied=frozenset(d.position for d in (
+                                 *p.merged.to_sheet.delete_rows,
+                                 *emptied.get((p.spec.name, "sheet"), []))))
                        for p in pairs],
                       [*(_sheet_generated(g, views) for g in outcome.plan.sheets),
                        _conflicts_sheet(recent, views, "sheet")],
@@ -703,6 +839,8 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                 committed = sheet.commit()
                 sheet_report.written = committed.written
                 sheet_report.cells_written = applied.cells_written
+                if late or behind:
+                    sync_base.caught_up(paths.base, "sheet")
             checkpoint("after-sheet")
 
             # then the file: only if it is the file that was read
@@ -724,22 +862,13 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                 else:
                     excel_report.written = committed.written
                     excel_report.cells_written = applied.cells_written
+                    if late or behind:
+                        sync_base.caught_up(paths.base, "excel")
                     staged.install()
             checkpoint("after-excel")
         finally:
             staged.discard()
-        if excel_report.deferred or sheet_report.deferred:
-            return result
-        checkpoint("before-base")
-        settled = not excel_report.written and not sheet_report.written and not promised \
-            and all(p.merged.same_as_base for p in pairs) and len(pairs) == len(base)
-        if not settled:  # an idle sync leaves the base as it is (it still is the content)
-            base_tables = {p.spec.name: _final_table(p) for p in pairs}
-            sync_base.commit_base(paths.base, base_tables,
-                                  {"synced_at": found_at.isoformat(timespec="minutes"),
-                                   "sheet": str(sheet.identity), "book": str(book)},
-                                  conflicts)
-        result.base_committed = True
+        result.base_committed = not (excel_report.deferred or sheet_report.deferred)
     return result
 
 

@@ -287,3 +287,50 @@ def test_a_conflict_says_when_each_side_was_last_changed(tmp_path, standin):
     header = next(r for r in rows if r[:2] == ["Found", "Tab"])
     assert header[8:10] == ["Excel saved", "Sheet changed"]
     assert [r for r in rows if r and r[2:3] == ["L-1009"]][0][8] == saved
+
+
+def test_while_the_workbook_is_open_a_teammates_later_edit_is_kept(tmp_path, standin):
+    """The Sheet got the owner's edit while the workbook was open; a teammate then changed
+    it again: the teammate saw the owner's value, so theirs is the newer edit and stays."""
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_excel(book, [{"op": "set", "key": "L-1001", "column": "Notes",
+                             "value": "owner's"}])
+    owner = book.with_name("~$" + book.name)
+    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    code, _, err = sides.run_sync(book, sid, standin.base)
+    assert code == 14, err
+    sides.edit_sheet(standin, sid, [
+        {"op": "set", "key": "L-1001", "column": "Notes", "value": "team, after the owner"},
+        {"op": "set", "key": "L-1002", "column": "Status", "value": "Lost"}])
+    code, _, err = sides.run_sync(book, sid, standin.base)  # still open
+    assert code == 14, err
+    owner.unlink()
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0 and report["conflict_count"] == 0, (err, report["conflicts"])
+    for rows in (sides.excel_rows(book)[1], sides.sheet_rows(standin, sid)[1]):
+        assert _value(rows, "L-1001", "Notes") == "team, after the owner"
+        assert _value(rows, "L-1002", "Status") == "Lost"
+    again = sides.sync_here(book, sid, standin)
+    assert not again["excel"]["written"] and not again["sheet"]["written"]
+
+
+def test_a_lead_added_without_an_id_and_edited_while_left_for_later_stays_one(
+        tmp_path, standin):
+    book, sid = _synced_pair(tmp_path, standin)
+    sides.edit_excel(book, [{"op": "add", "row": {
+        "Received": "2026-12-06 09:00", "Name": "New Buyer", "Source": "Walk-in",
+        "Email": "buyer@example.com", "Status": "New"}}])
+    owner = book.with_name("~$" + book.name)
+    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 14, err
+    given = next(r["Lead ID"] for r in sides.sheet_rows(standin, sid)[1]
+                 if r["Name"] == "New Buyer")
+    owner.unlink()  # closed, after the owner typed the phone (the row still has no id here)
+    sides.edit_excel(book, [{"op": "set", "key": "", "column": "Phone",
+                             "value": "+44 7700 900999"}])
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    for rows in (sides.excel_rows(book)[1], sides.sheet_rows(standin, sid)[1]):
+        buyers = [r for r in rows if r["Name"] == "New Buyer"]
+        assert [(r["Lead ID"], r["Phone"]) for r in buyers] == [(given, "+44 7700 900999")]
