@@ -483,11 +483,15 @@ def _behind_of(side: str, view: _View, final: Table, formulas: Any,
     name = view.name
     table = view.table
     shared = [h for h in final.columns if h in view.columns]
+    grid, original = view.grid, view.original
     for k, target in final.rows.items():
         row = table.rows.get(k)
         if row is None or row.position >= SYNTHETIC:
             out.append(sync_base.Behind(name, side, "absent", k, "", None))
             continue
+        r = row.position
+        if r <= len(grid) and r <= len(original) and grid[r - 1] == original[r - 1]:
+            continue  # nothing of this row is written: the side holds it already
         for h in shared:
             j = view.columns[h]
             now = _get(view.original, row.position, j)
