@@ -58,6 +58,14 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _deep(value: Any, each: Any) -> Any:
+    """``each`` over the cells of a value that is a cell or a dict of them (nested once more
+    for a row without an id: its position and its cells)."""
+    if isinstance(value, dict) and not (len(value) == 1 and set(value) <= {"t", "d"}):
+        return {k: _deep(v, each) for k, v in value.items()}
+    return each(value)
+
+
 def load_base(path: Path | str) -> tuple[dict[str, Table], dict[str, str]]:
     """(the base's tables by tab name, its info such as when it was synced); empty when
     there is no base yet (a first sync)."""
@@ -125,8 +133,7 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
             db.execute("DELETE FROM behind")
             db.executemany("INSERT INTO behind VALUES (?, ?, ?, ?, ?, ?)", (
                 (b.tab, b.side, b.kind, b.key, b.header,
-                 json.dumps(_encode(b.value) if not isinstance(b.value, dict) else
-                            {h: _encode(v) for h, v in b.value.items()}, ensure_ascii=False))
+                 json.dumps(_deep(b.value, _encode), ensure_ascii=False))
                 for b in behind))
             db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            conflicts)
@@ -144,9 +151,7 @@ def load_behind(path: Path | str) -> list[Behind]:
         out = []
         for tab, side, kind, key, header, value in db.execute(
                 "SELECT tab, side, kind, key, header, value FROM behind"):
-            v = json.loads(value) if value is not None else None
-            v = {h: _decode(x) for h, x in v.items()} if kind == "deleted" and v else \
-                _decode(v)
+            v = _deep(json.loads(value), _decode) if value is not None else None
             out.append(Behind(tab, side, kind, key, header, v))
         return out
 

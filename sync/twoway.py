@@ -359,6 +359,8 @@ def _lay_out(view: _View, merged: Merged, headers: list[str],
                 line = grid[r - 1]
                 width = len(line)
     for d in deleted:
+        if d.position > len(view.grid):  # a row the side never got (it was behind)
+            continue
         for _f, j in cols:
             if j < len(view.grid[d.position - 1]):
                 view.grid[d.position - 1][j] = ""
@@ -434,12 +436,12 @@ def _catch_up(table: Table, records: list[sync_base.Behind], base: Table | None,
     still holds untouched are taken out: the rows to empty on that side."""
     if not records or base is None:
         return []
-    provisional = {r.position: k for k, r in table.rows.items() if k.startswith(PROVISIONAL)}
-    renamed = {}
-    for b in records:  # a row added without an id, found by its content, else its position
+    renamed: dict[str, str] = {}
+    for b in records:  # a row added without an id: by its content, else the most like it
         if b.kind == "unkeyed" and fold_key(b.key) not in table.rows:
-            k = b.header if b.header in table.rows else provisional.get(int(b.value or 0))
-            if k is not None and k.startswith(PROVISIONAL):
+            k = b.header if b.header in table.rows else _likeliest(table, b.value or {},
+                                                                   set(renamed))
+            if k is not None and k.startswith(PROVISIONAL) and k not in renamed:
                 renamed[k] = b.key
     if renamed:
         rows = {}
@@ -458,7 +460,11 @@ def _catch_up(table: Table, records: list[sync_base.Behind], base: Table | None,
     for b in records:
         row = table.rows.get(b.key)
         brow = base.rows.get(b.key)
-        if b.kind == "cell" and row is not None and brow is not None and b.header in columns:
+        if b.kind == "cell" and row is None and brow is not None:
+            brow.cells[b.header] = b.value  # deleted by a person who never saw the base's
+            # value there: an edit of it on the other side is an edit, and brings the row back
+        elif b.kind == "cell" and row is not None and brow is not None \
+                and b.header in columns:
             if not _differs(row.cells.get(b.header, ""), b.value):
                 row.cells[b.header] = brow.cells.get(b.header, "")
                 touched.add(b.key)
@@ -475,40 +481,68 @@ def _catch_up(table: Table, records: list[sync_base.Behind], base: Table | None,
     return emptied
 
 
+def _likeliest(table: Table, recorded: dict[str, Any], taken: set[str]) -> str | None:
+    """The row without an id most like ``recorded`` (its cells when it was given an id):
+    at least half of those cells still the same, the most of them."""
+    cells = (recorded or {}).get("cells", {}) if isinstance(recorded, dict) else {}
+    wanted = {h: v for h, v in cells.items() if cell_text(v)}
+    best, score = None, 0
+    for k, row in table.rows.items():
+        if not k.startswith(PROVISIONAL) or k in taken:
+            continue
+        same = sum(not _differs(row.cells.get(h, ""), v) for h, v in wanted.items())
+        if same > score or (same == score and same and row.position == recorded.get(
+                "position")):
+            best, score = k, same
+    return best if wanted and 2 * score >= len(wanted) else None
+
+
 def _behind_of(side: str, view: _View, final: Table, formulas: Any,
-               promised: list[tuple[str, str, str]]) -> list[sync_base.Behind]:
+               promised: list[tuple[str, str, str]], emptied: list[RowDelete],
+               private: frozenset[str]) -> list[sync_base.Behind]:
     """Where ``side``, as it was read, differs from ``final`` (what the sync is about to
     write to it): recorded before writing, cleared once the side is written."""
+    from forecourt.sync.merge import provisional_key
+
     out = []
     name = view.name
     table = view.table
     shared = [h for h in final.columns if h in view.columns]
     grid, original = view.grid, view.original
+    key_j = view.columns.get(table.key)
+    alias = {fold_key(given): prov for tab, prov, given in promised if tab == name}
     for k, target in final.rows.items():
-        row = table.rows.get(k)
+        tk = k if k in table.rows else alias.get(k)
+        row = table.rows.get(tk) if tk is not None else None
         if row is None or row.position >= SYNTHETIC:
             out.append(sync_base.Behind(name, side, "absent", k, "", None))
             continue
         r = row.position
         if r <= len(grid) and r <= len(original) and grid[r - 1] == original[r - 1]:
             continue  # nothing of this row is written: the side holds it already
+        if key_j is not None and not cell_text(_get(original, r, key_j)):
+            cells = {h: _get(original, r, j) for h, j in view.columns.items()
+                     if h != table.key and h in table.columns}
+            out.append(sync_base.Behind(  # its id is not in the side yet: how to find it
+                name, side, "unkeyed", k, tk if tk.startswith(PROVISIONAL)  # type: ignore
+                else provisional_key(cells, private), {"position": r, "cells": cells}))
         for h in shared:
             j = view.columns[h]
-            now = _get(view.original, row.position, j)
-            if isinstance(now, Formula) or (row.position, j) in formulas:
+            now = _get(original, r, j)
+            if isinstance(now, Formula) or (r, j) in formulas:
                 continue  # computed: never a person's value
             if _differs(now, target.cells.get(h, "")):
                 out.append(sync_base.Behind(name, side, "cell", k, h, now))
     for k, row in table.rows.items():
-        if k not in final.rows and row.position < SYNTHETIC:
+        if k not in final.rows and row.position < SYNTHETIC and k not in alias.values():
             out.append(sync_base.Behind(name, side, "deleted", k, "", {
-                h: _get(view.original, row.position, j) for h, j in view.columns.items()
+                h: _get(original, row.position, j) for h, j in view.columns.items()
                 if h in table.columns}))
-    for tab, provisional, given in promised:
-        row = table.rows.get(provisional)
-        if tab == name and row is not None:
-            out.append(sync_base.Behind(name, side, "unkeyed", fold_key(given), provisional,
-                                        row.position))
+    for d in emptied:  # rows a side still holds, that the base deleted: still to empty
+        if d.position < SYNTHETIC:
+            out.append(sync_base.Behind(name, side, "deleted", d.key, "", {
+                h: _get(original, d.position, j) for h, j in view.columns.items()
+                if h in table.columns}))
     return out
 
 
@@ -789,7 +823,8 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
         late = [b for p in pairs for side, view, f in (
             ("excel", p.excel, e_formulas.get(p.spec.name, {})),
             ("sheet", p.sheet, s_formulas.get(p.spec.name, {})))
-            for b in _behind_of(side, view, base_tables[p.spec.name], f, promised)]
+            for b in _behind_of(side, view, base_tables[p.spec.name], f, promised,
+                                emptied.get((p.spec.name, side), []), p.merged.private)]
         settled = not late and not behind and not conflicts and len(pairs) == len(base) \
             and all(p.merged.same_as_base for p in pairs)
         checkpoint("before-base")

@@ -334,3 +334,60 @@ def test_a_lead_added_without_an_id_and_edited_while_left_for_later_stays_one(
     for rows in (sides.excel_rows(book)[1], sides.sheet_rows(standin, sid)[1]):
         buyers = [r for r in rows if r["Name"] == "New Buyer"]
         assert [(r["Lead ID"], r["Phone"]) for r in buyers] == [(given, "+44 7700 900999")]
+
+
+def _open(book: Path) -> Path:
+    owner = book.with_name("~$" + book.name)
+    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    return owner
+
+
+def _settled(book: Path, sid: str, standin) -> dict[str, dict[str, str]]:
+    """The last sync with both sides writable, and the rows both then hold (the same)."""
+    code, report, err = sides.run_sync(book, sid, standin.base)
+    assert code == 0, err
+    excel = {r["Name"]: r for r in sides.excel_rows(book)[1]}
+    sheet = {r["Name"]: r for r in sides.sheet_rows(standin, sid)[1]}
+    assert len(excel) == len(sides.excel_rows(book)[1]), "a row twice in the workbook"
+    assert len(sheet) == len(sides.sheet_rows(standin, sid)[1]), "a row twice on the Sheet"
+    columns = ["Lead ID", "Name", "Phone", "Status", "Notes"]
+    assert {n: [r.get(c) for c in columns] for n, r in excel.items()} == \
+        {n: [r.get(c) for c in columns] for n, r in sheet.items()}
+    again = sides.sync_here(book, sid, standin)
+    assert not again["excel"]["written"] and not again["sheet"]["written"]
+    return excel
+
+
+def test_while_a_side_is_behind_over_several_syncs_nothing_is_lost_or_doubled(
+        tmp_path, standin):
+    """Sequences an adversarial helper found wrong in the first version of "behind": a row
+    added and deleted again on the Sheet while the workbook is open; a row deleted over two
+    deferred syncs; a lead without an id edited and sorted while its side was behind; a row
+    the behind side deleted while the other side had edited it."""
+    book, sid = _synced_pair(tmp_path, standin)
+    owner = _open(book)
+    sides.edit_sheet(standin, sid, [
+        {"op": "add", "row": {"Lead ID": "L-3001", "Name": "Gone Again", "Source": "Phone",
+                              "Phone": "+44 7700 900301", "Received": "2026-12-06 09:00"}},
+        {"op": "set", "key": "L-1006", "column": "Notes", "value": "team's note"},
+        {"op": "delete", "key": "L-1007"}])
+    sides.edit_excel(book, [{"op": "add", "row": {
+        "Name": "Nadia", "Phone": "+44 7700 900001", "Source": "Walk-in",
+        "Received": "2026-12-06 10:00"}}])
+    assert sides.run_sync(book, sid, standin.base)[0] == 14
+    sides.edit_sheet(standin, sid, [
+        {"op": "delete", "key": "L-3001"},
+        {"op": "set", "key": next(r["Lead ID"] for r in sides.sheet_rows(standin, sid)[1]
+                                  if r["Name"] == "Nadia"), "column": "Status",
+         "value": "Contacted"}])
+    sides.edit_excel(book, [{"op": "set", "key": "", "column": "Phone",
+                             "value": "+44 7700 900002"},
+                            {"op": "sort", "column": "Name", "descending": True},
+                            {"op": "delete", "key": "L-1006"}])  # never saw the team's note
+    assert sides.run_sync(book, sid, standin.base)[0] == 14
+    owner.unlink()
+    rows = _settled(book, sid, standin)
+    assert "Gone Again" not in rows and "Amelia Hughes" not in rows  # L-1007: deleted
+    assert rows["Nadia"]["Phone"] == "+44 7700 900002"
+    assert rows["Nadia"]["Status"] == "Contacted"
+    assert rows["Lukas Schneider"]["Notes"] == "team's note"  # L-1006 came back, edited
