@@ -33,6 +33,8 @@ Rows:
 - deleted on one side and untouched on the other → deleted on both; deleted on one side and
   edited on the other → the row comes back with the edit (:attr:`Merged.revived`); deleted on
   both → gone. An edit of a private column on Excel counts as an edit;
+- a row whose cells are all private (a row without a key where only the purchase price is
+  typed) stays in Excel: the Sheet gets no empty row for it, and lacks none;
 - a row without a key (a person added it) gets a provisional key from its content
   (:func:`provisional_key`), so the same row seen again, on either side, is the same row and is
   never duplicated; the merged ones are listed in :attr:`Merged.unkeyed` for the engine to give
@@ -283,8 +285,9 @@ class Merged:
             return Table(self.key_header, list(self.headers), rows)
         private = self.private
         headers = [h for h in self.headers if fold_header(h) not in private]
-        rows = {k: Row(r.position, {h: v for h, v in r.cells.items() if h not in private})
-                for k, r in self.rows.items()}
+        rows = {k: Row(r.position, shared) for k, r in self.rows.items()
+                if any(map(merge_text, (shared := {h: v for h, v in r.cells.items()
+                                                   if h not in private}).values()))}
         return Table(self.key_header, headers, rows)
 
 
@@ -359,10 +362,15 @@ def _where(side: Side, table: Table) -> str:
 
 
 def _check_stops(base: Table | None, excel: Table, sheet: Table, key: str,
-                 allow_mass_delete: bool) -> None:
-    before = len(base.rows) if base is not None else 0
+                 allow_mass_delete: bool, private: frozenset[str]) -> None:
     key_header = base.key_header if base is not None else excel.key_header
-    for side, table in (("excel", excel), ("sheet", sheet)):
+    on_excel = base.rows.keys() if base is not None else set()
+    on_sheet = on_excel if not private or base is None else {  # a row of private cells
+        # only is Excel's alone
+        k for k, r in base.rows.items()
+        if any(merge_text(v) for h, v in r.cells.items() if h not in private)}
+    for side, table, had in (("excel", excel, on_excel), ("sheet", sheet, on_sheet)):
+        before = len(had)
         where = _where(side, table)
         has_key = key in table.columns
         if not table.rows and before and not has_key:
@@ -376,7 +384,7 @@ def _check_stops(base: Table | None, excel: Table, sheet: Table, key: str,
                 "with the other side: nothing was written; put the column back, then sync "
                 "again.", sheet=table.name or None)
         if before and not allow_mass_delete:
-            gone = len(base.rows.keys() - table.rows.keys())  # type: ignore[union-attr]
+            gone = len(had - table.rows.keys())
             if not table.rows:
                 raise ConflictStop(
                     f"{where} has no rows left while the last sync had {before}: nothing was "
@@ -432,7 +440,7 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
         if table.key != key:
             raise ValueError(f"both sides are keyed by {key!r}, not {table.key_header!r}")
     private_set = frozenset(fold_header(h) for h in private) - {key}
-    _check_stops(base, excel, sheet, key, allow_mass_delete)
+    _check_stops(base, excel, sheet, key, allow_mass_delete, private_set)
 
     kept: Side = prefer if prefer != "newer" else (  # type: ignore[assignment]
         "sheet" if excel_time and sheet_time and sheet_time > excel_time else "excel")
@@ -503,22 +511,19 @@ def merge(base: Table | None, excel: Table, sheet: Table, *, prefer: Prefer = "e
         if srow is None:  # new in Excel, or deleted on the Sheet
             et = side_tuple(ec, e_all, e_cols)
             cells = dict(ec)
-            if brow is not None:
-                bt = tuple(map(brow.cells.get, hs, blank))
+            bt = tuple(map(brow.cells.get, hs, blank)) if brow is not None else blank
+            if any(map(merge_text, bt)):  # the Sheet had it: deleted there
                 if not (edited(et, bt) or any(_differs(ec.get(h, ""), brow.cells.get(h, ""))
                                               for h in ps)):
                     to_excel.delete_rows.append(RowDelete(k, erow.position))
                     continue
                 revived.append(Revived(k, "sheet"))
-                for i in heads:
-                    if et[i] is _ABSENT:
-                        cells[hs[i]] = bt[i]
-            else:
-                for i in heads:
-                    if et[i] is _ABSENT:
-                        cells[hs[i]] = ""
-            to_sheet.add_rows.append(RowAdd(k, {h: v for h in hs
-                                                if merge_text(v := cells.get(h, ""))}))
+            for i in heads:
+                if et[i] is _ABSENT:
+                    cells[hs[i]] = bt[i]
+            shared = {h: v for h in hs if merge_text(v := cells.get(h, ""))}
+            if shared:  # a row with private cells only is no row on the Sheet
+                to_sheet.add_rows.append(RowAdd(k, shared))
             rows[k] = Row(erow.position, cells)
             continue
 

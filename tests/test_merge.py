@@ -511,7 +511,9 @@ def side_edits(base: Table, side: Table) -> tuple[dict, set, set]:
             v = row.cells.get(h, "")
             if merge_text(v) != before.get(k, {}).get(h, ""):
                 cells[k, h] = v
-    return cells, base.rows.keys() - side.rows.keys(), set(side.columns) - set(base.columns)
+    # a row whose cells are all private was never on a side without them: not deleted there
+    shown = {k for k, cells in before.items() if set(cells) - set(side.columns) != set(cells)}
+    return cells, shown - side.rows.keys(), set(side.columns) - set(base.columns)
 
 
 def rebuilt(table: Table) -> Table:
