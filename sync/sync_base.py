@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -30,9 +30,6 @@ CREATE TABLE IF NOT EXISTS base_info (
 CREATE TABLE IF NOT EXISTS behind (
     tab TEXT NOT NULL, side TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
     header TEXT NOT NULL, value TEXT);
-CREATE TABLE IF NOT EXISTS pending_keys (
-    tab TEXT NOT NULL, provisional TEXT NOT NULL, key TEXT NOT NULL,
-    PRIMARY KEY (tab, provisional));
 CREATE TABLE IF NOT EXISTS conflicts (
     found_at TEXT NOT NULL, tab TEXT NOT NULL, key TEXT NOT NULL, header TEXT NOT NULL,
     base TEXT, excel TEXT, sheet TEXT, kept TEXT NOT NULL, excel_time TEXT, sheet_time TEXT,
@@ -66,14 +63,37 @@ def _deep(value: Any, each: Any) -> Any:
     return each(value)
 
 
+@contextlib.contextmanager
+def _reading(path: Path | str) -> Iterator[sqlite3.Connection | None]:
+    """The base's database to read, or None when there is none yet."""
+    path = Path(path)
+    if not path.exists():
+        yield None
+        return
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        yield db
+
+
+@contextlib.contextmanager
+def _writing(path: Path | str) -> Iterator[sqlite3.Connection]:
+    """The base's database in one transaction, synced to disk on commit: committed whole,
+    or rolled back whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+        with db:
+            yield db
+
+
 def load_base(path: Path | str) -> tuple[dict[str, Table], dict[str, str]]:
     """(the base's tables by tab name, its info such as when it was synced); empty when
     there is no base yet (a first sync)."""
-    path = Path(path)
-    if not path.exists():
-        return {}, {}
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.executescript(SCHEMA)
+    with _reading(path) as db:
+        if db is None:
+            return {}, {}
         tables = {tab: Table(key_header, json.loads(headers), {}, tab)
                   for tab, key_header, headers in db.execute(
                       "SELECT tab, key_header, headers FROM base_tabs")}
@@ -91,7 +111,8 @@ class Behind(NamedTuple):
     killed before writing it): ``kind`` is ``cell`` (the side held ``value`` in the cell
     ``header`` of the row ``key``), ``absent`` (the side lacks the row), ``deleted`` (the side
     holds the row, with the cells ``value``, that the base deleted) or ``unkeyed`` (the side's
-    row without an id at position ``value``, its content key ``header``, gets the id ``key``).
+    row without an id, its content key ``header``, gets the id ``key``; ``value`` holds its
+    position and cells, to find it again once a person edited or moved it).
     """
 
     tab: str
@@ -109,45 +130,33 @@ def commit_base(path: Path | str, tables: Mapping[str, Table],
     """Replace the whole base with ``tables`` in one transaction (all or nothing), with the
     conflicts this sync found (found_at, tab, key, header, base, excel, sheet, kept,
     excel_time, sheet_time)."""
-    conflicts = list(conflicts)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    try:
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        with db:  # one transaction: committed whole, or rolled back whole
-            db.execute("DELETE FROM base_tabs")
-            db.execute("DELETE FROM base_rows")
-            db.execute("DELETE FROM base_info")
-            for name, table in tables.items():
-                db.execute("INSERT INTO base_tabs VALUES (?, ?, ?)",
-                           (name, table.key_header, json.dumps(list(table.headers))))
-                db.executemany("INSERT INTO base_rows VALUES (?, ?, ?, ?)", (
-                    (name, key, row.position,
-                     json.dumps({h: _encode(v) for h, v in row.cells.items()},
-                                ensure_ascii=False))
-                    for key, row in table.rows.items()))
-            db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
-            db.execute("DELETE FROM pending_keys")  # the ids they promised are in the base
-            db.execute("DELETE FROM behind")
-            db.executemany("INSERT INTO behind VALUES (?, ?, ?, ?, ?, ?)", (
-                (b.tab, b.side, b.kind, b.key, b.header,
-                 json.dumps(_deep(b.value, _encode), ensure_ascii=False))
-                for b in behind))
-            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           conflicts)
-    finally:
-        db.close()
+    with _writing(path) as db:
+        db.execute("DELETE FROM base_tabs")
+        db.execute("DELETE FROM base_rows")
+        db.execute("DELETE FROM base_info")
+        for name, table in tables.items():
+            db.execute("INSERT INTO base_tabs VALUES (?, ?, ?)",
+                       (name, table.key_header, json.dumps(list(table.headers))))
+            db.executemany("INSERT INTO base_rows VALUES (?, ?, ?, ?)", (
+                (name, key, row.position,
+                 json.dumps({h: _encode(v) for h, v in row.cells.items()},
+                            ensure_ascii=False))
+                for key, row in table.rows.items()))
+        db.executemany("INSERT INTO base_info VALUES (?, ?)", (info or {}).items())
+        db.execute("DELETE FROM behind")
+        db.executemany("INSERT INTO behind VALUES (?, ?, ?, ?, ?, ?)", (
+            (b.tab, b.side, b.kind, b.key, b.header,
+             json.dumps(_deep(b.value, _encode), ensure_ascii=False))
+            for b in behind))
+        db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       conflicts)
 
 
 def load_behind(path: Path | str) -> list[Behind]:
     """What the sides do not hold of the base yet (see :class:`Behind`)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.executescript(SCHEMA)
+    with _reading(path) as db:
+        if db is None:
+            return []
         out = []
         for tab, side, kind, key, header, value in db.execute(
                 "SELECT tab, side, kind, key, header, value FROM behind"):
@@ -158,52 +167,8 @@ def load_behind(path: Path | str) -> list[Behind]:
 
 def caught_up(path: Path | str, side: str) -> None:
     """``side`` was written: it holds the base now."""
-    db = sqlite3.connect(Path(path))
-    try:
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        with db:
-            db.execute("DELETE FROM behind WHERE side = ?", (side,))
-    finally:
-        db.close()
-
-
-def record_pending(path: Path | str, keys: Iterable[tuple[str, str, str]],
-                   conflicts: Iterable[tuple[str, ...]] = ()) -> None:
-    """Remember, before either side is written, the id each row added without one is about
-    to get: (tab, provisional key, id). A sync killed after writing one side finds the row
-    again by it on the other side (whose copy has no id yet), instead of adding it twice.
-    The conflicts found are recorded now too: once one side is written, the next sync no
-    longer sees them, and the value that lost must still be listed."""
-    keys, conflicts = list(keys), list(conflicts)
-    if not keys and not conflicts:
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    try:
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        with db:
-            db.executemany("INSERT OR REPLACE INTO pending_keys VALUES (?, ?, ?)", keys)
-            db.executemany("INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           conflicts)
-    finally:
-        db.close()
-
-
-def load_pending(path: Path | str) -> dict[str, dict[str, str]]:
-    """tab -> provisional key -> the id promised to that row (see :func:`record_pending`)."""
-    path = Path(path)
-    if not path.exists():
-        return {}
-    out: dict[str, dict[str, str]] = {}
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.executescript(SCHEMA)
-        for tab, provisional, key in db.execute(
-                "SELECT tab, provisional, key FROM pending_keys"):
-            out.setdefault(tab, {})[provisional] = key
-    return out
+    with _writing(path) as db:
+        db.execute("DELETE FROM behind WHERE side = ?", (side,))
 
 
 def load_conflicts(path: Path | str, since: dt.datetime | None = None
@@ -211,11 +176,9 @@ def load_conflicts(path: Path | str, since: dt.datetime | None = None
     """The conflicts recorded by earlier syncs, newest first: (found_at, tab, key, header,
     base, excel, sheet, kept, excel_time, sheet_time) as text; only those found at ``since``
     or later."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.executescript(SCHEMA)
+    with _reading(path) as db:
+        if db is None:
+            return []
         rows = db.execute("SELECT * FROM conflicts WHERE found_at >= ? "
                           "ORDER BY found_at DESC, tab, key, header, rowid",
                           ((since or dt.datetime.min).isoformat(timespec="minutes"),))

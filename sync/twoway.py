@@ -408,20 +408,6 @@ def _specs(tabs: Tabs) -> tuple[list[_TabSpec], list[str], Tab | None]:
     return specs, notes, layout.tabs.get("settings")
 
 
-def _rekey(table: Table, pending: dict[str, str]) -> None:
-    """Rows added without an id that a killed sync promised an id: keyed by it now."""
-    if not pending or not any(k in table.rows for k in pending):
-        return
-    rows = {}
-    for k, row in table.rows.items():
-        promised = pending.get(k)
-        if promised is not None and fold_key(promised) not in table.rows:
-            row.cells[table.key] = promised
-            k = fold_key(promised)
-        rows[k] = row
-    table.rows = rows
-
-
 #: positions from here on are rows a side lacks but is known to get (it is behind): new rows
 SYNTHETIC = 1 << 40
 
@@ -727,7 +713,6 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
 
         # merge, tab by tab
         base, _info = sync_base.load_base(paths.base)
-        pending = sync_base.load_pending(paths.base)
         behind: dict[tuple[str, str], list[sync_base.Behind]] = {}
         for b in sync_base.load_behind(paths.base):
             behind.setdefault((b.tab, b.side), []).append(b)
@@ -747,8 +732,6 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
                          **_date_columns(ev.table)}
                 sv = _view(s_by_name.get(spec.name), spec.name, spec.key_header,
                            spec.header_row, private, dates)
-                _rekey(ev.table, pending.get(spec.name, {}))
-                _rekey(sv.table, pending.get(spec.name, {}))
                 tab_base = base.get(spec.name)
                 for side, view in (("excel", ev), ("sheet", sv)):
                     records = behind.get((spec.name, side), [])
@@ -1044,21 +1027,6 @@ def _sheet_highlights(plan: Plan, pair: _Pair) -> tuple[Highlight, ...]:
             letter(rule.state), rule.closed, rule.fill, rule.font, rule.statuses, rule.days,
             rule.soon_hours, rule.soon_word))
     return tuple(out)
-
-
-def _sheet_link(link: Link, views: dict[str, _Pair]) -> Link | None:
-    pair = views.get(link.sheet)
-    if pair is None:
-        return link
-    ev, sv = pair.excel, pair.sheet
-    f = ev.header_at(column_index(link.column))
-    column = sv.letter(f) if f not in pair.merged.private else None
-    if column is None:
-        return None
-    if link.row <= ev.header_row:
-        return Link(link.sheet, sv.header_row, column)
-    key = next((k for k, r in ev.positions.items() if r == link.row), None)
-    return Link(link.sheet, sv.positions[key], column) if key is not None else None
 
 
 def _sheet_generated(sheet: GeneratedSheet, views: dict[str, _Pair]) -> GeneratedSheet:

@@ -275,14 +275,55 @@ def sync_here(book: Path, sid: str, standin: Any, **kwargs: Any) -> dict[str, An
     return result.to_dict()
 
 
+def _command(book: Path, sid: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--as-of",
+            AS_OF, *args]
+
+
+def _env(base_url: str, env: dict[str, str] | None) -> dict[str, str]:
+    return {**os.environ, "FORECOURT_SHEETS_EMULATOR": base_url, **(env or {})}
+
+
 def run_sync(book: Path, sid: str, base_url: str, *args: str, env: dict[str, str] | None = None,
              timeout: float = 120) -> tuple[int, dict[str, Any] | None, str]:
     """``forecourt sync BOOK --sheet SID --json`` against the stand-in: (exit code, the JSON
     report, stderr)."""
-    full_env = {**os.environ, "FORECOURT_SHEETS_EMULATOR": base_url, **(env or {})}
-    proc = subprocess.run(
-        [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--json",
-         "--as-of", AS_OF, *args],
-        capture_output=True, text=True, env=full_env, timeout=timeout)
+    proc = subprocess.run(_command(book, sid, "--json", *args), capture_output=True,
+                          text=True, env=_env(base_url, env), timeout=timeout)
     report = json.loads(proc.stdout.splitlines()[-1]) if proc.stdout.strip() else None
     return proc.returncode, report, proc.stderr
+
+
+def start_sync(book: Path, sid: str, base_url: str, *args: str,
+               env: dict[str, str] | None = None, output: Any = subprocess.PIPE
+               ) -> subprocess.Popen:
+    """``forecourt sync BOOK --sheet SID ARGS`` started against the stand-in, not waited
+    for (to pause it, kill it, or stop a job)."""
+    return subprocess.Popen(_command(book, sid, *args), stdout=output, stderr=output,
+                            text=True, env=_env(base_url, env))
+
+
+BASE_CSV = Path(__file__).parent / "golden_sync" / "01_excel_edit_only" / "base.csv"
+
+
+def synced_pair(folder: Path, standin: Any, title: str) -> tuple[Path, str]:
+    """A workbook of :data:`BASE_CSV`'s leads and a new Sheet, synced once."""
+    import csv
+
+    with BASE_CSV.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    book = folder / "Leads.xlsx"
+    write_book(book, header, rows)
+    sid = standin.client.create(f"{title} {folder.name}").id
+    assert sync_here(book, sid, standin)["complete"]
+    return book, sid
+
+
+def open_in_excel(book: Path, person: str = "Anna Owner") -> Path:
+    """The owner file Excel keeps beside a workbook it has open; delete it to close."""
+    from test_file_safety import excel_owner_file
+
+    owner = book.with_name("~$" + book.name)
+    owner.write_bytes(excel_owner_file(person))
+    return owner

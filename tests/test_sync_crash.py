@@ -5,13 +5,10 @@ twice, the same ids on both sides, and a sync after that writes nothing."""
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +17,6 @@ import sheets_fixtures
 import sync_sides as sides
 
 from forecourt.sync.twoway import CHECKPOINTS, PAUSE_ENV
-
-BASE = Path(__file__).parent / "golden_sync" / "01_excel_edit_only" / "base.csv"
 
 EXCEL_EDITS = [
     {"op": "set", "key": "L-1002", "column": "Status", "value": "Appointment set"},
@@ -51,24 +46,10 @@ def standin():
 
 def _prepare(folder: Path, standin) -> tuple[Path, str]:
     """Both sides synced once, then edited by a person on each."""
-    with BASE.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        header, rows = list(reader.fieldnames or []), list(reader)
-    book = folder / "Leads.xlsx"
-    sides.write_book(book, header, rows)
-    sid = standin.client.create(f"crash {folder.name}").id
-    assert sides.sync_here(book, sid, standin)["complete"]
+    book, sid = sides.synced_pair(folder, standin, "crash")
     sides.edit_excel(book, EXCEL_EDITS)
     sides.edit_sheet(standin, sid, SHEET_EDITS)
     return book, sid
-
-
-def _sync_process(book: Path, sid: str, base: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--json",
-         "--as-of", sides.AS_OF],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "FORECOURT_SHEETS_EMULATOR": base, **env})
 
 
 def _state(book: Path, standin, sid: str) -> dict[str, dict[str, str]]:
@@ -118,7 +99,8 @@ def _finish_and_check(book: Path, standin, sid: str) -> None:
 def test_killed_at_a_checkpoint_the_next_sync_finishes(checkpoint, tmp_path, standin):
     book, sid = _prepare(tmp_path, standin)
     marker = tmp_path / "paused"
-    proc = _sync_process(book, sid, standin.base, {PAUSE_ENV: f"{checkpoint}:{marker}"})
+    proc = sides.start_sync(book, sid, standin.base, "--json",
+                            env={PAUSE_ENV: f"{checkpoint}:{marker}"}, output=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90
         while not marker.exists():
@@ -134,7 +116,7 @@ def test_killed_at_a_checkpoint_the_next_sync_finishes(checkpoint, tmp_path, sta
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_killed_at_a_random_moment_the_next_sync_finishes(seed, tmp_path, standin):
     book, sid = _prepare(tmp_path, standin)
-    proc = _sync_process(book, sid, standin.base, {})
+    proc = sides.start_sync(book, sid, standin.base, "--json", output=subprocess.DEVNULL)
     time.sleep(random.Random(seed).uniform(0.3, 2.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()

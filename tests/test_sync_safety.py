@@ -4,7 +4,6 @@ status file and ``--status``."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -22,44 +21,24 @@ import sync_sides as sides
 from forecourt.locks import run_lock_path
 from forecourt.sync.twoway import PAUSE_ENV, sync_paths
 
-BASE = Path(__file__).parent / "golden_sync" / "01_excel_edit_only" / "base.csv"
-
 
 @pytest.fixture(scope="module")
 def standin():
     return sheets_fixtures.shared()
 
 
-def _synced_pair(folder: Path, standin) -> tuple[Path, str]:
-    with BASE.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        header, rows = list(reader.fieldnames or []), list(reader)
-    book = folder / "Leads.xlsx"
-    sides.write_book(book, header, rows)
-    sid = standin.client.create(f"safety {folder.name}").id
-    assert sides.sync_here(book, sid, standin)["complete"]
-    return book, sid
-
-
 def _value(rows: list[dict[str, str]], key: str, column: str) -> str:
     return next(r[column] for r in rows if r["Lead ID"] == key)
 
 
-def _excel_owner_file(name: str) -> bytes:
-    data = bytes([len(name)]) + name.encode("cp1252")
-    data += b" " * (55 - len(data))
-    return data + len(name).to_bytes(2, "little") + name.encode("utf-16-le") + b" " * 60
-
-
 def test_workbook_open_in_excel_syncs_the_sheet_and_leaves_the_file_for_later(
         tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_excel(book, [{"op": "set", "key": "L-1001", "column": "Notes",
                              "value": "from the owner"}])
     sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1002", "column": "Status",
                                      "value": "Won"}])
-    owner = book.with_name("~$" + book.name)
-    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    owner = sides.open_in_excel(book)
     before = book.read_bytes()
     code, report, err = sides.run_sync(book, sid, standin.base)
     assert code == 14, err
@@ -80,10 +59,7 @@ def test_workbook_open_in_excel_syncs_the_sheet_and_leaves_the_file_for_later(
 
 
 def _paused(book: Path, sid: str, base: str, point: str, marker: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--json",
-         "--as-of", sides.AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "FORECOURT_SHEETS_EMULATOR": base, PAUSE_ENV: f"{point}:{marker}"})
+    proc = sides.start_sync(book, sid, base, "--json", env={PAUSE_ENV: f"{point}:{marker}"})
     deadline = time.monotonic() + 90
     while not marker.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -92,7 +68,7 @@ def _paused(book: Path, sid: str, base: str, point: str, marker: Path) -> subpro
 
 
 def test_a_teammate_typing_during_the_sync_is_not_overwritten(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_excel(book, [{"op": "set", "key": "L-1003", "column": "Notes",
                              "value": "owner's note"}])
     marker = tmp_path / "paused"
@@ -114,7 +90,7 @@ def test_a_teammate_typing_during_the_sync_is_not_overwritten(tmp_path, standin)
 
 
 def test_the_workbook_saved_during_the_sync_is_not_overwritten(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1005", "column": "Status",
                                      "value": "Contacted"}])
     marker = tmp_path / "paused"
@@ -136,7 +112,7 @@ def test_the_workbook_saved_during_the_sync_is_not_overwritten(tmp_path, standin
 
 
 def test_a_lock_left_by_a_killed_sync_is_taken_over_and_said(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     lock = run_lock_path(sync_paths(book, sid).base)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -149,7 +125,7 @@ def test_a_lock_left_by_a_killed_sync_is_taken_over_and_said(tmp_path, standin):
 
 
 def test_a_sync_under_way_makes_a_second_one_wait_then_give_up(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     marker = tmp_path / "paused"
     proc = _paused(book, sid, standin.base, "after-read", marker)
     try:
@@ -164,11 +140,8 @@ def test_a_sync_under_way_makes_a_second_one_wait_then_give_up(tmp_path, standin
 
 
 def test_every_runs_until_sigterm_then_finishes_cleanly(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--every",
-         "1s", "--as-of", sides.AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env={**os.environ, "FORECOURT_SHEETS_EMULATOR": standin.base})
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
+    proc = sides.start_sync(book, sid, standin.base, "--every", "1s")
     lines = []
     deadline = time.monotonic() + 120
     while len(lines) < 2:
@@ -184,7 +157,7 @@ def test_every_runs_until_sigterm_then_finishes_cleanly(tmp_path, standin):
 
 
 def test_status_says_loudly_when_syncs_keep_failing(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     book.rename(tmp_path / "moved.xlsx")
     for n in range(3):
         code, report, err = sides.run_sync(book, sid, standin.base)
@@ -202,7 +175,7 @@ def test_status_says_loudly_when_syncs_keep_failing(tmp_path, standin):
 
 
 def test_a_conflicting_cell_is_flagged_on_both_sides(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_excel(book, [{"op": "set", "key": "L-1007", "column": "Notes", "value": "E"}])
     sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1007", "column": "Notes",
                                      "value": "S"}, {"op": "sort", "column": "Name"}])
@@ -236,7 +209,8 @@ def test_a_conflicting_cell_is_flagged_on_both_sides(tmp_path, standin):
 
 
 def test_a_sheet_in_another_time_zone_gets_a_note(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)  # the workbook's Settings: Europe/London
+    # the workbook's Settings say Europe/London
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     standin.api("post", f"/{sid}:batchUpdate", json={"requests": [{
         "updateSpreadsheetProperties": {"properties": {"timeZone": "Europe/Berlin"},
                                         "fields": "timeZone"}}]})
@@ -247,15 +221,12 @@ def test_a_sheet_in_another_time_zone_gets_a_note(tmp_path, standin):
 
 
 def test_the_job_backs_off_while_the_quota_is_used_up(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     controls = f"{standin.base}/_standin/quota"
     standin.controls.post(controls, json={"per_minute": 1, "retry_after": 600,
                                           "scope": "all"}, timeout=30).raise_for_status()
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "forecourt", "sync", str(book), "--sheet", sid, "--every",
-             "1s", "--as-of", sides.AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, "FORECOURT_SHEETS_EMULATOR": standin.base})
+        proc = sides.start_sync(book, sid, standin.base, "--every", "1s")
         lines = []
         deadline = time.monotonic() + 120
         while sum("quota is used up: waiting" in x for x in lines) < 2:
@@ -272,7 +243,7 @@ def test_the_job_backs_off_while_the_quota_is_used_up(tmp_path, standin):
 
 
 def test_a_conflict_says_when_each_side_was_last_changed(tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_excel(book, [{"op": "set", "key": "L-1009", "column": "Notes", "value": "E"}])
     london = zoneinfo.ZoneInfo("Europe/London")  # the test workbook's Settings time zone
     saved = dt.datetime.fromtimestamp(book.stat().st_mtime, london).strftime("%Y-%m-%d %H:%M")
@@ -292,11 +263,10 @@ def test_a_conflict_says_when_each_side_was_last_changed(tmp_path, standin):
 def test_while_the_workbook_is_open_a_teammates_later_edit_is_kept(tmp_path, standin):
     """The Sheet got the owner's edit while the workbook was open; a teammate then changed
     it again: the teammate saw the owner's value, so theirs is the newer edit and stays."""
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_excel(book, [{"op": "set", "key": "L-1001", "column": "Notes",
                              "value": "owner's"}])
-    owner = book.with_name("~$" + book.name)
-    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    owner = sides.open_in_excel(book)
     code, _, err = sides.run_sync(book, sid, standin.base)
     assert code == 14, err
     sides.edit_sheet(standin, sid, [
@@ -316,12 +286,11 @@ def test_while_the_workbook_is_open_a_teammates_later_edit_is_kept(tmp_path, sta
 
 def test_a_lead_added_without_an_id_and_edited_while_left_for_later_stays_one(
         tmp_path, standin):
-    book, sid = _synced_pair(tmp_path, standin)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
     sides.edit_excel(book, [{"op": "add", "row": {
         "Received": "2026-12-06 09:00", "Name": "New Buyer", "Source": "Walk-in",
         "Email": "buyer@example.com", "Status": "New"}}])
-    owner = book.with_name("~$" + book.name)
-    owner.write_bytes(_excel_owner_file("Anna Owner"))
+    owner = sides.open_in_excel(book)
     code, report, err = sides.run_sync(book, sid, standin.base)
     assert code == 14, err
     given = next(r["Lead ID"] for r in sides.sheet_rows(standin, sid)[1]
@@ -334,12 +303,6 @@ def test_a_lead_added_without_an_id_and_edited_while_left_for_later_stays_one(
     for rows in (sides.excel_rows(book)[1], sides.sheet_rows(standin, sid)[1]):
         buyers = [r for r in rows if r["Name"] == "New Buyer"]
         assert [(r["Lead ID"], r["Phone"]) for r in buyers] == [(given, "+44 7700 900999")]
-
-
-def _open(book: Path) -> Path:
-    owner = book.with_name("~$" + book.name)
-    owner.write_bytes(_excel_owner_file("Anna Owner"))
-    return owner
 
 
 def _settled(book: Path, sid: str, standin) -> dict[str, dict[str, str]]:
@@ -364,8 +327,8 @@ def test_while_a_side_is_behind_over_several_syncs_nothing_is_lost_or_doubled(
     added and deleted again on the Sheet while the workbook is open; a row deleted over two
     deferred syncs; a lead without an id edited and sorted while its side was behind; a row
     the behind side deleted while the other side had edited it."""
-    book, sid = _synced_pair(tmp_path, standin)
-    owner = _open(book)
+    book, sid = sides.synced_pair(tmp_path, standin, "safety")
+    owner = sides.open_in_excel(book)
     sides.edit_sheet(standin, sid, [
         {"op": "add", "row": {"Lead ID": "L-3001", "Name": "Gone Again", "Source": "Phone",
                               "Phone": "+44 7700 900301", "Received": "2026-12-06 09:00"}},
