@@ -145,13 +145,17 @@ def test_every_runs_until_sigterm_then_finishes_cleanly(tmp_path, standin):
     lines = []
     deadline = time.monotonic() + 120
     while len(lines) < 2:
-        assert time.monotonic() < deadline and proc.poll() is None
+        if proc.poll() is not None or time.monotonic() >= deadline:
+            proc.kill()
+            pytest.fail(f"the job ended or hung before two syncs: {lines} "
+                        f"{proc.communicate(timeout=60)}")
         lines.append(proc.stdout.readline())
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    assert all(" synced: " in line and "Sheets API calls" in line for line in lines), lines
-    assert out.strip().splitlines()[-1] == "stopped"
+    assert proc.returncode == 0, (lines, out, err)
+    assert all(" synced: " in line and "Sheets API calls" in line for line in lines), \
+        (lines, err)
+    assert out.strip().splitlines()[-1] == "stopped", (out, err)
     status = json.loads(sync_paths(book, sid).status.read_text())
     assert status["result"] == "synced" and status["consecutive_failures"] == 0
 
