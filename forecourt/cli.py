@@ -80,6 +80,13 @@ _WORDS_FOR: dict[str, dict[int, str]] = {
                              "written; --force replaces it)"},
     "columns": {ExitCode.OK: "done", ExitCode.USAGE: "wrong command-line arguments"},
     "codes": {ExitCode.OK: "done", ExitCode.USAGE: "wrong command-line arguments"},
+    "serve": {ExitCode.OK: "stopped (Ctrl-C or SIGTERM)",
+              ExitCode.USAGE: "wrong command-line arguments (another address than 127.0.0.1\n"
+                              "without --token, a port in use, fastapi or uvicorn missing)"},
+    "macros": {ExitCode.OK: "done",
+               ExitCode.USAGE: "wrong arguments, or the folder is not empty (nothing was\n"
+                               "written; --force writes into it), or xlwings is missing",
+               ExitCode.CANNOT_WRITE: "the folder could not be written"},
     "sync": {ExitCode.OK: "synced: both sides hold the same (conflicts, if any, are listed\n"
                           "in the Conflicts tab); --status: the last sync succeeded",
              ExitCode.USAGE: "wrong command-line arguments"},
@@ -96,6 +103,8 @@ COMMAND_CODES: dict[str, tuple[int, ...]] = {
     "run": _ALWAYS + _READS + _WRITES + (ExitCode.NO_ACCESS, ExitCode.QUOTA, ExitCode.CHANGED),
     "columns": _ALWAYS,
     "codes": _ALWAYS,
+    "serve": _ALWAYS,
+    "macros": _ALWAYS + (ExitCode.CANNOT_WRITE,),
     "sync": _ALWAYS + _READS + _WRITES + (ExitCode.NO_ACCESS, ExitCode.QUOTA, ExitCode.CHANGED,
                                           ExitCode.CONFLICT_STOP, ExitCode.PARTIAL),
 }
@@ -536,6 +545,76 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(run_args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    try:
+        import uvicorn
+
+        from forecourt import serve
+    except ImportError:
+        print("forecourt serve: needs fastapi and uvicorn: pip install 'forecourt[addin]'",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    gc.enable()  # a long-running server: entry() turned the collector off for short runs
+    token = args.token or os.environ.get("FORECOURT_TOKEN") or ""
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            print(f"forecourt serve: cannot read --token-file: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
+    if not token and not serve.is_loopback(args.host):
+        print(f"forecourt serve: refusing to listen on {args.host} without a token: give "
+              "--token, --token-file or FORECOURT_TOKEN (anyone who reaches the address could "
+              "otherwise run forecourt on your workbooks)", file=sys.stderr)
+        return ExitCode.USAGE
+    if not token:
+        token = serve.new_token()
+        print(f"forecourt serve: no token given; this run's token is {token}\n"
+              "  (give it to the menus: forecourt > Set up…, or AUTH in xlwings.conf)",
+              file=sys.stderr)
+    if (args.book is None) != (args.sheet is None):
+        print("forecourt serve: --book and --sheet go together (the pair Sync now syncs)",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    target = serve.SyncTarget(args.book, args.sheet, args.credentials, args.oauth) \
+        if args.book is not None else None
+    app = serve.create_app(token, as_of=args.as_of, max_bytes=int(args.max_mb * 2**20),
+                           allow_origin_regex=None if args.no_cors
+                           else serve.OFFICE_SCRIPTS_ORIGIN,
+                           state=args.state, sync=target)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    print(f"forecourt serve: listening on http://{args.host}:{args.port} (Ctrl-C stops)",
+          file=sys.stderr, flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                    server_header=False)
+    except SystemExit as exc:  # uvicorn exits when it cannot bind
+        print(f"forecourt serve: could not listen on {args.host}:{args.port} (in use?)",
+              file=sys.stderr)
+        return ExitCode.USAGE if exc.code else ExitCode.OK
+    return ExitCode.OK
+
+
+def cmd_macros(args: argparse.Namespace) -> int:
+    from forecourt.macros import XlwingsMissing, export
+
+    try:
+        written = export(args.dir, force=args.force)
+    except (FileExistsError, XlwingsMissing) as exc:
+        print(f"forecourt macros: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except OSError as exc:
+        print(f"forecourt macros: cannot write {args.dir}: {exc}", file=sys.stderr)
+        return ExitCode.CANNOT_WRITE
+    for path in written:
+        print(path)
+    print(f"forecourt macros: {_plural(len(written), 'file')} written; each folder's "
+          "README.md says how to install them", file=sys.stderr)
+    return ExitCode.OK
+
+
 def cmd_codes(_args: argparse.Namespace) -> int:
     for code, (severity, meaning) in CODES.items():
         print(f"{code:<22} {severity:<8} {meaning}")
@@ -837,6 +916,65 @@ def build_parser() -> argparse.ArgumentParser:
     sync_p.add_argument("--json", action="store_true",
                         help="print one JSON object per sync instead of the summary")
     sync_p.set_defaults(func=cmd_sync)
+
+    serve_p = command(
+        "serve",
+        "the server the spreadsheet menus call (Run now, Sync now)",
+        "Answer the forecourt menus of Excel, Excel on the web and Google Sheets (installed\n"
+        "from `forecourt macros export`): Run now sends the workbook, forecourt runs on it\n"
+        "and answers with the changes the menu writes into the open workbook; Sync now\n"
+        "syncs the --book and --sheet pair. Every request must carry the token. It listens\n"
+        "on 127.0.0.1 unless told otherwise; Google's servers cannot reach that: for the\n"
+        "Google menu, put it behind a public HTTPS address (README).",
+        [("forecourt serve", "on http://127.0.0.1:8765 with a token it prints"),
+         ("forecourt serve --token-file token.txt --book Leads.xlsx --sheet 1AbC...xyz",
+          "with Sync now for that pair"),
+         ("forecourt serve --host 0.0.0.0 --port 8080 --token-file token.txt",
+          "reachable from other machines (behind an HTTPS proxy)")],
+    )
+    serve_p.add_argument("--host", default="127.0.0.1",
+                         help="the address to listen on (default 127.0.0.1: this machine only)")
+    serve_p.add_argument("--port", type=int, default=8765, help="the port (default 8765)")
+    serve_p.add_argument("--token", default=None,
+                         help="the token the menus send (default: FORECOURT_TOKEN, else a new "
+                              "one, printed, on 127.0.0.1 only)")
+    serve_p.add_argument("--token-file", type=Path, default=None, metavar="PATH",
+                         help="read the token from this file (keeps it out of the process list)")
+    serve_p.add_argument("--max-mb", type=float, default=32.0, metavar="MB",
+                         help="the largest workbook accepted, in MB (default 32)")
+    serve_p.add_argument("--no-cors", action="store_true",
+                         help="refuse Excel on the web's Office Scripts (no CORS answers)")
+    serve_p.add_argument("--book", type=Path, default=None,
+                         help="the owner's workbook Sync now syncs (with --sheet)")
+    serve_p.add_argument("--sheet", default=None, metavar="ID_OR_URL",
+                         help="the team's Google Sheet Sync now syncs (with --book)")
+    serve_p.add_argument("--credentials", type=Path, default=None, metavar="PATH",
+                         help="the Google service-account key for --sheet")
+    serve_p.add_argument("--oauth", action="store_true",
+                         help="for --sheet: your own Google account instead")
+    serve_p.add_argument("--state", type=Path, default=None, metavar="DIR",
+                         help="keep the memory files (what forecourt wrote into which cell) of "
+                              "the menus' workbooks in this folder (default: your state folder)")
+    serve_p.add_argument("--as-of", type=_as_of, default=None, metavar="'YYYY-MM-DD HH:MM'",
+                         help=as_of_help + " (tests)")
+    serve_p.set_defaults(func=cmd_serve)
+
+    macros = command(
+        "macros",
+        "write the menus' files for Excel, Excel on the web and Google Sheets",
+        "`forecourt macros export DIR` writes, in DIR/excel, DIR/excel-web and DIR/google,\n"
+        "the files that put a forecourt menu into the spreadsheet (Run now, Sync now) and\n"
+        "stamp First response, Last contact and Status since when a status changes, each\n"
+        "folder with a README that says how to install them step by step. xlwings'\n"
+        "open-source client files come from the installed xlwings package.",
+        [("forecourt macros export menus", "writes menus/excel, menus/excel-web, menus/google")],
+    )
+    macros.add_argument("action", choices=("export",), metavar="action",
+                        help="export: write the files")
+    macros.add_argument("dir", type=Path, help="the folder to write them in")
+    macros.add_argument("--force", action="store_true",
+                        help="write into a folder that is not empty (replacing those files)")
+    macros.set_defaults(func=cmd_macros)
 
     columns = command(
         "columns",

@@ -284,6 +284,7 @@ def plan_run(book: Book, memory: mem.Memory, as_of: dt.datetime) -> Outcome:
         "file": book.source,
         "as_of": as_of.strftime("%Y-%m-%d %H:%M"),
         "language": lang,
+        "tabs": {kind: info.sheet for kind, info in book.tabs.items() if info is not None},
         "leads": len(leads),
         "stock": len(book.stock),
         "open": int(is_open.sum()),

@@ -20,7 +20,7 @@ from forecourt.cli import build_parser
 from forecourt.errors import ExitCode
 from forecourt.validators.vocabulary import LEAD_FIELDS, STOCK_FIELDS, TEAM_FIELDS
 
-COMMANDS = ("new", "demo", "check", "run", "sync", "columns", "codes")
+COMMANDS = ("new", "demo", "check", "run", "sync", "serve", "macros", "columns", "codes")
 ALL_CODES = sorted(v for k, v in vars(ExitCode).items() if k.isupper())
 # What each command can end with, as its help must say: no more, no fewer.
 CAN_RETURN = {
@@ -29,6 +29,8 @@ CAN_RETURN = {
     "check": {0, 1, 2, 3, 4, 5},
     "run": set(ALL_CODES) - {13, 14},  # 13 and 14 are the sync's
     "sync": set(ALL_CODES),
+    "serve": {0, 1, 2},
+    "macros": {0, 1, 2, 7},
     "columns": {0, 1, 2},
     "codes": {0, 1, 2},
 }

@@ -1,0 +1,414 @@
+"""A workbook sent by a spreadsheet's add-in: the payload xlwings' open-source clients POST (the
+VBA module ``Remote.bas``, the Apps Script ``xlwings.js``, the Office Script ``xlwings.ts``),
+and the actions they apply in return.
+
+:class:`PayloadBackend` is one more backend. It reads the payload's sheets as grids, stages a
+plan like :class:`~forecourt.sync.grid.GridBackend` (which it is, with the payload's identity),
+and on commit turns what changed into the clients' actions: ``setValues`` for the cells that
+differ, ``addSheet`` for a sheet the plan adds, ``setNumberFormat`` for dates, ``setRangeColor``
+for the rows the highlighting rules flag now. Only :data:`ALLOWED` actions are ever emitted: the
+VBA client runs any macro and the Apps Script client any global function the server names.
+
+What the clients send (read from xlwings 0.37.8's client sources):
+
+- values from A1 to the last used cell; an empty cell is ``null`` (VBA) or ``""`` (JS, TS);
+- a date as an ISO text ending in ``Z`` that is really the workbook's wall-clock time;
+- a sheet left out (``include``/``exclude``) still listed, with empty values, except that the
+  Office Script sends it with the previous sheet's values: the values of a sheet not in
+  ``sent`` are never read.
+
+What the clients do with values they are sent: each parses text as a person's typing (a text
+starting with ``=`` becomes a formula; ``0171 234`` a number; ``2026-12-07`` a date), so text
+that would be read as anything else is sent behind a ``'``, which every client keeps as text.
+Dates are sent as serial numbers with a date format: the one form all three store alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forecourt.errors import UnreadableWorkbook
+from forecourt.plan import Plan
+from forecourt.sync.backend import Applied, Capabilities, Committed, WorkbookId
+from forecourt.sync.base import Tab, Tabs, column_index, fold_key, serial
+from forecourt.sync.grid import GridBackend
+
+#: the actions the server may emit: those all three clients implement alike
+ALLOWED = ("setValues", "rangeClearContents", "setRangeColor", "setNumberFormat", "addSheet")
+CLIENTS = ("VBA", "Google Apps Script", "Microsoft Office Scripts")
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+NO_FILL = "#FFFFFF"
+
+_ISO_Z = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z$")
+# text a spreadsheet would take for a formula, number, date, time or truth value when written
+_PARSED = re.compile(r"^(?:[\s=+\-@'\d.,(%$€£]|(?:true|false|wahr|falsch|prawda|fałsz)\s*$"
+                     r"|[^\W\d_]{3,9}\.?\s+\d)", re.IGNORECASE)
+
+
+class PayloadError(UnreadableWorkbook):
+    """A request that is not a workbook payload of one of the clients."""
+
+
+def as_text(value: str) -> str:
+    """``value`` as a client writes it as text (see the module docstring)."""
+    return "'" + value if _PARSED.match(value) else value
+
+
+def cell_value(value: Any) -> Any:
+    """A payload cell as the engine reads it: ``""`` for empty, a wall-clock datetime for a
+    date, the value otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        m = _ISO_Z.match(value)
+        if m:
+            y, mo, d, h, mi, s, frac = m.groups()
+            try:
+                return dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s),
+                                   int((frac or "0").ljust(6, "0")))
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
+def _grid(values: Any, where: str) -> list[list[Any]]:
+    if not isinstance(values, list) or not all(isinstance(r, list) for r in values):
+        raise PayloadError(f"{where}: its values are not rows of cells; nothing was written.")
+    rows = [[cell_value(v) for v in r] for r in values]
+    while rows and all(v == "" for v in rows[-1]):
+        rows.pop()
+    return rows
+
+
+@dataclass(frozen=True)
+class Request:
+    """A client's payload, checked: the workbook's name, the client, and its sheets."""
+
+    client: str
+    book: str
+    sheets: list[tuple[str, list[list[Any]] | None]]  # None: values not sent
+
+    @classmethod
+    def parse(cls, payload: Any, sent: Collection[str] | None = None) -> Request:
+        if not isinstance(payload, dict) or not isinstance(payload.get("sheets"), list) \
+                or not isinstance(payload.get("book"), dict):
+            raise PayloadError("The request is not a workbook sent by the forecourt menu "
+                               "(it has no book and sheets); nothing was written.")
+        client = str(payload.get("client", ""))
+        book = str(payload["book"].get("name") or "workbook")
+        sheets: list[tuple[str, list[list[Any]] | None]] = []
+        for s in payload["sheets"]:
+            if not isinstance(s, dict) or not isinstance(s.get("name"), str):
+                raise PayloadError(f"A sheet of {book} has no name in the request; "
+                                   "nothing was written.")
+            name = s["name"]
+            values = _grid(s.get("values", [[]]), f"sheet {name!r} of {book}") \
+                if sent is None or name in sent else None
+            sheets.append((name, values))
+        if len({n for n, _ in sheets}) != len(sheets):
+            raise PayloadError(f"{book} lists a sheet twice in the request; nothing was "
+                               "written.")
+        return cls(client, book, sheets)
+
+
+class PayloadBackend(GridBackend):
+    """The workbook of one request (see the module docstring). After :meth:`commit`,
+    :meth:`answer` is the answer to send."""
+
+    capabilities = Capabilities(live_highlighting=False, links=False, charts=False,
+                                number_formats=True, widths=False, max_cells=None,
+                                atomic_commit=True)
+
+    def __init__(self, request: Request, *, colours: Path | None = None) -> None:
+        super().__init__({n: v or [] for n, v in request.sheets}, name=request.book)
+        self.identity = WorkbookId("payload", request.book)
+        self.store = None  # the engine's memory is kept per workbook name, like a Sheet's
+        self.request = request
+        self.unsent = {n for n, v in request.sheets if v is None}
+        self.colours = colours
+        self.key_columns: dict[str, int] = {}
+        #: the columns a plan adds: every cell of them is forecourt's to write
+        self.new_columns: dict[str, set[int]] = {}
+        self._read_state = self._state.copy()
+
+    def read(self, progress: Any = None, while_waiting: Any = None) -> Tabs:
+        tabs = [Tab(name, [list(r) for r in rows]) for name, rows in self.sheets.items()
+                if name not in self.unsent]
+        return Tabs(self.identity.key, tabs, kind="payload", identity=self.identity,
+                    revision=self.revision)
+
+    def commit(self, before: Any = None) -> Committed:
+        staged = self._staged
+        clash = sorted(n for n in (staged.sheets if staged else ()) if n in self.unsent
+                       and n in staged.generated)
+        if clash:
+            raise PayloadError(f"the sheet {clash[0]!r} of {self.request.book} was not sent, "
+                               "so forecourt cannot rewrite it; run again (the menu then "
+                               "sends every sheet).")
+        return super().commit(before)
+
+    def apply(self, plan: Plan, progress: Any = None) -> Applied:
+        self.key_columns = {e.sheet: column_index(e.key_column) for e in plan.edits
+                            if e.key_column}
+        self.new_columns = {e.sheet: {column_index(c.column) for c in e.new_columns}
+                            for e in plan.edits}
+        return super().apply(plan, progress)
+
+    def answer(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """The actions that make the client's workbook what the committed plan made of it,
+        its rows highlighted as at ``now`` (the run's clock)."""
+        return _Actions(self, now).build(self._read_state, self._state)
+
+
+@dataclass
+class _Block:
+    row: int  # 0-based
+    col: int
+    values: list[list[Any]]
+
+
+def _blocks(cells: Mapping[tuple[int, int], Any]) -> list[_Block]:
+    """Cells (0-based row, col) -> value grouped into rectangles: runs of adjacent columns in
+    a row, and rows below with the same run stacked onto it."""
+    runs: dict[int, list[tuple[int, list[Any]]]] = {}
+    for (r, c) in sorted(cells):
+        row_runs = runs.setdefault(r, [])
+        if row_runs and row_runs[-1][0] + len(row_runs[-1][1]) == c:
+            row_runs[-1][1].append(cells[r, c])
+        else:
+            row_runs.append((c, [cells[r, c]]))
+    open_: dict[tuple[int, int], _Block] = {}  # (col, width) -> block ending at the row above
+    out: list[_Block] = []
+    for r in sorted(runs):
+        still: dict[tuple[int, int], _Block] = {}
+        for c, vals in runs[r]:
+            block = open_.get((c, len(vals)))
+            if block is not None and block.row + len(block.values) == r:
+                block.values.append(vals)
+            else:
+                block = _Block(r, c, [vals])
+                out.append(block)
+            still[(c, len(vals))] = block
+        open_ = still
+    return out
+
+
+def _wire(value: Any) -> Any:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return serial(value)
+    if isinstance(value, str):
+        return as_text(value)
+    if isinstance(value, float) and value != value:
+        return ""
+    return value
+
+
+def _at(row: list[Any], j: int) -> Any:
+    return row[j] if j < len(row) else ""
+
+
+def _width(grid: list[list[Any]]) -> int:
+    return max((len(r) for r in grid), default=0)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b or (a in ("", None) and b in ("", None))
+
+
+class _Actions:
+    def __init__(self, backend: PayloadBackend, now: dt.datetime) -> None:
+        self.backend = backend
+        self.now = now
+        self.out: list[dict[str, Any]] = []
+
+    def action(self, func: str, position: int, row: int = 0, col: int = 0, rows: int = 1,
+               cols: int = 1, args: Iterable[Any] = (), values: Any = None) -> None:
+        assert func in ALLOWED, func
+        self.out.append({"func": func, "args": list(args),
+                         "values": values if values is not None else [[]],
+                         "sheet_position": position, "start_row": row, "start_column": col,
+                         "row_count": rows, "column_count": cols})
+
+    def build(self, before: Any, after: Any) -> list[dict[str, Any]]:
+        order = [n for n, _ in self.backend.request.sheets]
+        for name in after.sheets:
+            if name not in order:
+                self.add_sheet(len(order), name)
+                order.append(name)
+        for position, name in enumerate(order):
+            if name in self.backend.unsent and name not in after.generated:
+                continue
+            old = before.sheets.get(name, [])
+            new = after.sheets.get(name, [])
+            owned = set(range(_width(new))) if name in after.generated \
+                else self.backend.new_columns.get(name, set())
+            self.values(position, old, new, owned)
+            self.formats(position, name, old, new, after, owned)
+        self.colour(order, after)
+        return self.out
+
+    def add_sheet(self, count: int, name: str) -> None:
+        """A sheet added after the last one. ``addSheet``'s first argument is not read alike:
+        the VBA client moves the sheet after that (0-based) index + 1, the others put it at
+        that index; so: after the last sheet in VBA, at the end elsewhere."""
+        client = self.backend.request.client
+        index = count - 1 if client == "VBA" else count
+        self.action("addSheet", 0, args=[index, name])
+
+    def values(self, position: int, old: list[list[Any]], new: list[list[Any]],
+               owned: set[int]) -> None:
+        """The cells that changed; in the columns forecourt owns, every cell from the first
+        changed row to the last, so that they go as a few large blocks (a 10k-row sheet
+        would otherwise take one action per row, and the VBA client runs each)."""
+        changed: dict[tuple[int, int], Any] = {}
+        for i in range(max(len(old), len(new))):
+            a = old[i] if i < len(old) else []
+            b = new[i] if i < len(new) else []
+            for j in range(max(len(a), len(b))):
+                if not _same(_at(a, j), _at(b, j)):
+                    changed[i, j] = _wire(_at(b, j))
+        self.blocks("setValues", position, changed, owned,
+                    lambda i, j: _wire(_at(new[i] if i < len(new) else [], j)))
+
+    def blocks(self, func: str, position: int, cells: dict[tuple[int, int], Any],
+               owned: set[int], fill: Callable[[int, int], Any],
+               args: list[Any] | None = None) -> None:
+        """``func`` over ``cells`` (0-based row, column -> value) as rectangles; in the
+        ``owned`` columns, adjacent ones together, from their first cell to their last, the
+        cells between taking ``fill(row, column)``."""
+        rest = {c: v for c, v in cells.items() if c[1] not in owned}
+        blocks = _blocks(rest)
+        mine = sorted({j for _, j in cells if j in owned})
+        groups: list[list[int]] = []
+        for j in mine:
+            if groups and groups[-1][-1] == j - 1:
+                groups[-1].append(j)
+            else:
+                groups.append([j])
+        for group in groups:
+            rows = [i for i, j in cells if j in group]
+            top, bottom = min(rows), max(rows)
+            blocks.append(_Block(top, group[0], [
+                [cells[i, j] if (i, j) in cells else fill(i, j) for j in group]
+                for i in range(top, bottom + 1)]))
+        for block in blocks:
+            self.action(func, position, block.row, block.col, len(block.values),
+                        len(block.values[0]), args=args or (),
+                        values=block.values if args is None else None)
+
+    def formats(self, position: int, name: str, old: list[list[Any]],
+                new: list[list[Any]], after: Any, owned: set[int]) -> None:
+        """A date format on the dates written where no date was (a cell holding a date has
+        a date format already); a generated sheet's column formats."""
+        fmt: dict[tuple[int, int], str] = {}
+        for i, row in enumerate(new):
+            a = old[i] if i < len(old) else []
+            for j, v in enumerate(row):
+                if isinstance(v, dt.datetime | dt.date) and not isinstance(
+                        _at(a, j), dt.datetime | dt.date):
+                    fmt[i, j] = DATE_FORMAT
+        for letter, code in after.formats.get(name, {}).items() \
+                if name in after.generated else ():
+            j = column_index(letter)
+            for i, row in enumerate(new):
+                v = _at(row, j)
+                if isinstance(v, int | float | dt.datetime) and not isinstance(v, bool):
+                    fmt[i, j] = code
+        for code in sorted(set(fmt.values())):
+            cells = {c: code for c, f in fmt.items() if f == code}
+            for j in {j for _, j in cells} - owned:  # bridge the empty cells of a column
+                rows = sorted(i for i, jj in cells if jj == j)
+                for i1, i2 in itertools.pairwise(rows):
+                    if all(_at(new[i], j) == "" for i in range(i1 + 1, i2)):
+                        cells.update({(i, j): code for i in range(i1 + 1, i2)})
+            self.blocks("setNumberFormat", position, cells, owned, lambda i, j: "",
+                        args=[code])
+
+    def colour(self, order: list[str], after: Any) -> None:
+        """The rows the highlighting rules flag now, filled; rows forecourt filled last time
+        and no longer flagged, white again (remembered by key: the clients cannot say what
+        fill a cell has)."""
+        backend = self.backend
+        if not after.highlights:
+            return
+        now = self.now
+        remembered = _load_colours(backend.colours)
+        seen: dict[str, list[str]] = {}
+        for name, rules in after.highlights.items():
+            if not rules:
+                continue
+            position = order.index(name)
+            key_j = backend.key_columns.get(name)
+            grid = after.sheets[name]
+            last_col = max(column_index(r.last_column) for r in rules)
+            fills: dict[int, str] = {}
+            for row in range(min(r.first_row for r in rules),
+                             max(r.last_row for r in rules) + 1):
+                kinds = backend.highlighted(name, row, now)
+                if kinds:
+                    rule = next(r for r in rules if r.kind == kinds[0])
+                    fills[row] = "#" + rule.fill.lstrip("#").upper()
+            keys = {}
+            for row in range(1, len(grid) + 1):
+                key = fold_key(grid[row - 1][key_j]) if key_j is not None \
+                    and key_j < len(grid[row - 1]) else ""
+                if key:
+                    keys[key] = row
+            flagged = {k for k, r in keys.items() if r in fills}
+            for key in remembered.get(name, ()):
+                row = keys.get(key)
+                if row is not None and row not in fills:
+                    fills[row] = NO_FILL
+            seen[name] = sorted(flagged)
+            for fill, rows in _runs(fills):
+                self.action("setRangeColor", position, rows[0] - 1, 0, len(rows),
+                            last_col + 1, args=[fill])
+        _save_colours(backend.colours, seen)
+
+
+def _runs(fills: Mapping[int, str]) -> list[tuple[str, list[int]]]:
+    out: list[tuple[str, list[int]]] = []
+    for row in sorted(fills):
+        if out and out[-1][0] == fills[row] and out[-1][1][-1] == row - 1:
+            out[-1][1].append(row)
+        else:
+            out.append((fills[row], [row]))
+    return out
+
+
+def colours_path(folder: Path, book: str) -> Path:
+    digest = hashlib.sha1(book.encode()).hexdigest()[:10]
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", book).strip("._")[:60] or "workbook"
+    return folder / f"payload-{safe}-{digest}.fills.json"
+
+
+def _load_colours(path: Path | None) -> dict[str, list[str]]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_colours(path: Path | None, seen: dict[str, list[str]]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(seen), encoding="utf-8")
+    tmp.replace(path)
