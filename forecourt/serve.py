@@ -196,7 +196,8 @@ def create_app(token: str | None, *, as_of: dt.datetime | None = None,
 
     @app.post("/sync")
     async def sync_now(request: Request) -> Any:
-        return await workbook_call(request, "sync", lambda body, sent: sync_pair(config))
+        return await workbook_call(request, "sync", lambda body, sent: sync_pair(
+            config, body, sent))
 
     return app
 
@@ -244,26 +245,37 @@ def include_for(config: ServeConfig, book: str, sheets: list[str]) -> str:
     return ",".join(n for n in sheets if n in keep)
 
 
-def sync_pair(config: ServeConfig) -> list[dict[str, Any]]:
-    """The sync of the server's pair (``--book`` and ``--sheet``); no actions: the sync
-    writes both sides itself (a workbook open in Excel is left for the next sync)."""
+def sync_pair(config: ServeConfig, body: Any, sent: set[str] | None) -> list[dict[str, Any]]:
+    """The sync of the server's pair (``--book`` and ``--sheet``). The sync writes the Sheet
+    itself; the workbook too when it is closed. Sent from that workbook open in Excel (the
+    menu saves it first), the workbook's side is answered as actions instead."""
     from forecourt.errors import ExitCode
+    from forecourt.sync.payload import PayloadBackend, Request
     from forecourt.syncjob import sync_once
 
     target = config.sync
     if target is None:
         raise Refused(404, "This forecourt server syncs nothing: start it with --book and "
                            "--sheet to use Sync now.")
+    request = Request.parse(body, sent)
+    workbook = PayloadBackend(request) \
+        if request.client != "Google Apps Script" and request.book == target.book.name \
+        else None
     code, report = sync_once(target.book, target.sheet, credentials=target.credentials,
-                             oauth=target.oauth, as_of=config.as_of, backend=target.backend)
-    if code == ExitCode.OK:
-        return []
+                             oauth=target.oauth, as_of=config.as_of, backend=target.backend,
+                             open_workbook=workbook)
     if code == ExitCode.PARTIAL:
         deferred = report.get("excel", {}).get("deferred") or \
             report.get("sheet", {}).get("deferred") or "one side was left for the next sync"
         raise Refused(409, _sentence(f"Synced in part: {deferred}"))
-    raise Refused(409 if code in (ExitCode.BUSY, ExitCode.QUOTA, ExitCode.LOCKED) else 422,
-                  _sentence(str(report.get("error") or "the sync failed")))
+    if code != ExitCode.OK:
+        raise Refused(409 if code in (ExitCode.BUSY, ExitCode.QUOTA, ExitCode.LOCKED) else 422,
+                      _sentence(str(report.get("error") or "the sync failed")))
+    if workbook is None or not report.get("excel", {}).get("written"):
+        return []
+    as_of = report.get("engine", {}).get("as_of")
+    return workbook.answer(dt.datetime.strptime(as_of, "%Y-%m-%d %H:%M") if as_of
+                           else config.as_of or dt.datetime.now())
 
 
 def _generated_name(name: str) -> bool:

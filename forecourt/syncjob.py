@@ -50,9 +50,9 @@ def sync_once(book: Path, sheet_ref: str, *, credentials: Path | None = None,
               oauth: bool = False, as_of: dt.datetime | None = None,
               allow_mass_delete: bool = False, prefer: str | None = None,
               progress: Callable[[str], None] | None = None,
-              backend: Any = None) -> tuple[int, dict[str, Any]]:
+              backend: Any = None, open_workbook: Any = None) -> tuple[int, dict[str, Any]]:
     """Sync once; (exit code, the report printed by ``--json``). The status file is updated
-    whatever happens."""
+    whatever happens. ``open_workbook``: see :func:`forecourt.sync.twoway.sync`."""
     from forecourt.sync.twoway import sync, sync_paths, write_status
 
     started = dt.datetime.now().astimezone()
@@ -70,7 +70,8 @@ def sync_once(book: Path, sheet_ref: str, *, credentials: Path | None = None,
 
             raise WorkbookMissing(f"{book} does not exist; nothing was written.", path=book)
         result = sync(book, backend, as_of=as_of, allow_mass_delete=allow_mass_delete,
-                      prefer=prefer, paths=paths, progress=progress)
+                      prefer=prefer, paths=paths, progress=progress,
+                      open_workbook=open_workbook)
         report.update(result.to_dict())
         report["sheet_id"] = str(backend.identity)
         report["sheet"]["api_calls"] = backend.api_calls

@@ -187,7 +187,7 @@ class SyncResult:
                 + (self.sheet.rows_added + self.sheet.rows_deleted
                    if self.sheet.deferred else 0),
                 "engine": {k: self.summary.get(k) for k in
-                           ("leads", "open", "overdue", "due_soon", "assigned")
+                           ("as_of", "leads", "open", "overdue", "due_soon", "assigned")
                            if k in self.summary}}
 
 
@@ -627,10 +627,17 @@ class _Pair:
 
 def sync(book: Path | str, sheet: Any, *, as_of: dt.datetime | None = None,
          allow_mass_delete: bool = False, prefer: str | None = None,
-         paths: SyncPaths | None = None, progress: Progress | None = None) -> SyncResult:
+         paths: SyncPaths | None = None, progress: Progress | None = None,
+         open_workbook: Any = None) -> SyncResult:
     """Sync the Excel workbook ``book`` and the Google Sheet backend ``sheet`` (a
     :class:`~forecourt.sync.sheets.SheetsBackend`, or any backend of a spreadsheet). See the
-    module docstring. Raises :class:`ConflictStop` at a safety stop (nothing written)."""
+    module docstring. Raises :class:`ConflictStop` at a safety stop (nothing written).
+
+    ``open_workbook``: the backend of the workbook as it is open in Excel (the add-in's
+    payload, sent by Sync now after saving it). When the file is open, the workbook's side
+    is written there instead of into the file, row by row by key, skipping any cell that
+    differs from the file (an unsaved edit); the side stays "behind" until the next sync
+    finds the file saved with it."""
     from forecourt import locks
 
     book = Path(book)
@@ -640,7 +647,7 @@ def sync(book: Path | str, sheet: Any, *, as_of: dt.datetime | None = None,
     try:
         notes = [lock.took_over] if lock.took_over else []
         result = _sync(book, sheet, paths, as_of=as_of, allow_mass_delete=allow_mass_delete,
-                       prefer=prefer, say=say)
+                       prefer=prefer, say=say, open_workbook=open_workbook)
         result.notes[:0] = notes
         return result
     finally:
@@ -648,7 +655,8 @@ def sync(book: Path | str, sheet: Any, *, as_of: dt.datetime | None = None,
 
 
 def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None,
-          allow_mass_delete: bool, prefer: str | None, say: Progress) -> SyncResult:
+          allow_mass_delete: bool, prefer: str | None, say: Progress,
+          open_workbook: Any = None) -> SyncResult:
     from forecourt import locks
     from forecourt.book import load_book
     from forecourt.engine import plan_run
@@ -866,7 +874,19 @@ def _sync(book: Path, sheet: Any, paths: SyncPaths, *, as_of: dt.datetime | None
             checkpoint("after-sheet")
 
             # then the file: only if it is the file that was read
-            if excel_open is not None:
+            if excel_open is not None and open_workbook is not None:
+                say("writing the open workbook")
+                applied = open_workbook.apply(e_plan, progress=say)
+                committed = open_workbook.commit(before=staged.wait)
+                excel_report.written = committed.written
+                excel_report.cells_written = applied.cells_written
+                if applied.skipped:
+                    result.notes.append(
+                        f"{len(applied.skipped)} cells of the open workbook were left as they "
+                        "are: they differ from the saved file (unsaved edits?); the next sync "
+                        "after saving takes them")
+                staged.install()
+            elif excel_open is not None:
                 why = excel_open.split(": close it", 1)[0].split(", but its lock", 1)[0]
                 excel_report.deferred = (f"{why}: the Google Sheet was synced, the workbook "
                                          "is synced by the next run after it is closed")

@@ -174,3 +174,53 @@ def test_every_action_the_server_can_send_is_implemented_by_all_three_clients() 
     # the check can fail: what one client lacks or only throws is not counted
     assert "addTable" not in handlers["xlwings.js"]
     assert "alert" not in handlers["xlwings.ts"]
+
+
+def test_sync_now_from_the_workbook_open_in_excel_writes_the_team_s_edits_into_it(
+        tmp_path: Path) -> None:
+    import sheets_fixtures
+    import sync_sides as sides
+
+    from forecourt.serve import SyncTarget
+    from forecourt.sync.sheets import SheetsBackend
+
+    standin = sheets_fixtures.shared()
+    book, sid = sides.synced_pair(tmp_path, standin, "serve")
+    sides.edit_excel(book, [{"op": "set", "key": "L-1001", "column": "Notes",
+                             "value": "from the owner"}])  # saved by the menu before it calls
+    sides.edit_sheet(standin, sid, [{"op": "set", "key": "L-1002", "column": "Status",
+                                     "value": "Won"}])
+    owner = sides.open_in_excel(book)
+    before = book.read_bytes()
+    as_of = dt.datetime.strptime(sides.AS_OF, "%Y-%m-%d %H:%M")
+    server = TestClient(create_app(TOKEN, as_of=as_of, state=tmp_path / "state", sync=SyncTarget(
+        book, sid, backend=SheetsBackend(sid, client=standin.client))))
+    client = ClientBook.of(book.name, _grids(book))
+
+    answer = server.post("/sync", json=client.payload(), headers={"Authorization": TOKEN})
+    assert answer.status_code == 200, answer.text
+    client.apply(answer.json()["actions"])
+
+    assert book.read_bytes() == before  # the open file is not touched
+    header = [c.value for (i, j), c in sorted(client.sheets["Leads"].items()) if i == 0]
+    rows = {r[0]: dict(zip(header, r, strict=False)) for r in client.grid("Leads")[1:]}
+    assert rows["L-1002"]["Status"] == "Won"  # the teammate's edit, in the open workbook
+    assert "Conflicts" in client.sheets and "KPI" in client.sheets
+    _, sheet = sides.sheet_rows(standin, sid)
+    assert next(r for r in sheet if r["Lead ID"] == "L-1001")["Notes"] == "from the owner"
+
+    # the owner saves and closes; the scheduled sync finds both sides alike
+    wb = load_workbook(book)
+    ws = wb["Leads"]
+    for i, row in enumerate(client.grid("Leads")):
+        for j, v in enumerate(row):
+            if ws.cell(i + 1, j + 1).value != (v if v != "" else None):
+                ws.cell(i + 1, j + 1).value = v if v != "" else None
+    wb.save(book)
+    owner.unlink()
+    report = sides.sync_here(book, sid, standin)
+    assert report["complete"] and report["conflict_count"] == 0, report
+    _, excel = sides.excel_rows(book)
+    assert next(r for r in excel if r["Lead ID"] == "L-1002")["Status"] == "Won"
+    _, sheet = sides.sheet_rows(standin, sid)
+    assert next(r for r in sheet if r["Lead ID"] == "L-1002")["Status"] == "Won"
