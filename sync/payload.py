@@ -255,8 +255,8 @@ class _Actions:
             new = after.sheets.get(name, [])
             owned = set(range(_width(new))) if name in after.generated \
                 else self.backend.new_columns.get(name, set())
-            self.values(position, old, new, owned)
-            self.formats(position, name, old, new, after, owned)
+            changed = self.values(position, old, new, owned)
+            self.formats(position, name, old, new, after, owned, changed)
         self.colour(order, after)
         return self.out
 
@@ -269,7 +269,7 @@ class _Actions:
         self.action("addSheet", 0, args=[index, name])
 
     def values(self, position: int, old: list[list[Any]], new: list[list[Any]],
-               owned: set[int]) -> None:
+               owned: set[int]) -> dict[tuple[int, int], Any]:
         """The cells that changed; in the columns forecourt owns, every cell from the first
         changed row to the last, so that they go as a few large blocks (a 10k-row sheet
         would otherwise take one action per row, and the VBA client runs each)."""
@@ -282,6 +282,7 @@ class _Actions:
                     changed[i, j] = _wire(_at(b, j))
         self.blocks("setValues", position, changed, owned,
                     lambda i, j: _wire(_at(new[i] if i < len(new) else [], j)))
+        return changed
 
     def blocks(self, func: str, position: int, cells: dict[tuple[int, int], Any],
                owned: set[int], fill: Callable[[int, int], Any],
@@ -310,9 +311,10 @@ class _Actions:
                         values=block.values if args is None else None)
 
     def formats(self, position: int, name: str, old: list[list[Any]],
-                new: list[list[Any]], after: Any, owned: set[int]) -> None:
+                new: list[list[Any]], after: Any, owned: set[int],
+                changed: dict[tuple[int, int], Any]) -> None:
         """A date format on the dates written where no date was (a cell holding a date has
-        a date format already); a generated sheet's column formats."""
+        a date format already); a generated sheet's column formats on the cells written."""
         fmt: dict[tuple[int, int], str] = {}
         for i, row in enumerate(new):
             a = old[i] if i < len(old) else []
@@ -325,7 +327,8 @@ class _Actions:
             j = column_index(letter)
             for i, row in enumerate(new):
                 v = _at(row, j)
-                if isinstance(v, int | float | dt.datetime) and not isinstance(v, bool):
+                if (i, j) in changed and isinstance(v, int | float | dt.datetime) \
+                        and not isinstance(v, bool):
                     fmt[i, j] = code
         for code in sorted(set(fmt.values())):
             cells = {c: code for c, f in fmt.items() if f == code}
