@@ -224,3 +224,15 @@ def test_sync_now_from_the_workbook_open_in_excel_writes_the_team_s_edits_into_i
     assert next(r for r in excel if r["Lead ID"] == "L-1002")["Status"] == "Won"
     _, sheet = sides.sheet_rows(standin, sid)
     assert next(r for r in sheet if r["Lead ID"] == "L-1002")["Status"] == "Won"
+
+
+def test_serve_refuses_another_address_than_this_machine_without_a_token() -> None:
+    import subprocess
+    import sys
+
+    from preserve_books import hermetic_env
+
+    done = subprocess.run([sys.executable, "-m", "forecourt", "serve", "--host", "0.0.0.0"],
+                          capture_output=True, text=True, env=hermetic_env(), timeout=60)
+    assert done.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without a token" in done.stderr
