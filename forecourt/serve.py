@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -146,7 +147,7 @@ def create_app(token: str | None, *, as_of: dt.datetime | None = None,
     def failed(exc: Exception, what: str) -> PlainTextResponse:
         if isinstance(exc, ForecourtError):
             status = 409 if _busy(exc) else 422
-            return PlainTextResponse(_sentence(str(exc)), status_code=status)
+            return PlainTextResponse(one_sentence(str(exc)), status_code=status)
         _log.exception("forecourt serve: %s failed", what)
         return PlainTextResponse(
             f"forecourt could not finish the {what} ({type(exc).__name__}); nothing was "
@@ -206,6 +207,7 @@ def run_payload(config: ServeConfig, body: Any, sent: set[str] | None
                 ) -> list[dict[str, Any]]:
     """The engine on the workbook of one request: the actions that write its result."""
     from forecourt.engine import run
+    from forecourt.errors import NoLeadsTab
     from forecourt.store import memory_store, state_folder
     from forecourt.sync.payload import CLIENTS, PayloadBackend, Request, colours_path
 
@@ -219,7 +221,14 @@ def run_payload(config: ServeConfig, body: Any, sent: set[str] | None
     if config.state is not None:
         store = memory_store(backend.identity,
                              folder / Path(str(store.path)).name)  # type: ignore[arg-type]
-    result = run(backend, as_of=config.as_of, state=store.path)
+    try:
+        result = run(backend, as_of=config.as_of, state=store.path)
+    except NoLeadsTab:
+        if not backend.unsent:
+            raise
+        config.tabs.pop(request.book, None)  # send everything next time
+        raise Refused(409, f"The leads tab of {request.book} was not among the tabs sent: "
+                           "press the menu again, it then sends every tab.") from None
     now = dt.datetime.strptime(result.outcome.summary["as_of"], "%Y-%m-%d %H:%M")
     config.tabs[request.book] = needed_tabs(result.outcome, request)
     return backend.answer(now)
@@ -267,10 +276,10 @@ def sync_pair(config: ServeConfig, body: Any, sent: set[str] | None) -> list[dic
     if code == ExitCode.PARTIAL:
         deferred = report.get("excel", {}).get("deferred") or \
             report.get("sheet", {}).get("deferred") or "one side was left for the next sync"
-        raise Refused(409, _sentence(f"Synced in part: {deferred}"))
+        raise Refused(409, one_sentence(f"Synced in part: {deferred}"))
     if code != ExitCode.OK:
         raise Refused(409 if code in (ExitCode.BUSY, ExitCode.QUOTA, ExitCode.LOCKED) else 422,
-                      _sentence(str(report.get("error") or "the sync failed")))
+                      one_sentence(str(report.get("error") or "the sync failed")))
     if workbook is None or not report.get("excel", {}).get("written"):
         return []
     as_of = report.get("engine", {}).get("as_of")
@@ -286,6 +295,16 @@ def _busy(exc: ForecourtError) -> bool:
     from forecourt.errors import RunUnderWay, WorkbookLocked
 
     return isinstance(exc, RunUnderWay | WorkbookLocked)
+
+
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)([.!?])\s+(?=[A-Z])")
+
+
+def one_sentence(text: str) -> str:
+    """A message of several sentences as one (the menus show the text as it is)."""
+    text = _sentence(text)
+    return _SENTENCE_END.sub(lambda m: "; " if m.group(1) == "." else m.group(1) + " ",
+                             text[:-1]) + text[-1:] if text else text
 
 
 def _sentence(text: str) -> str:

@@ -204,15 +204,35 @@ def _blocks(cells: Mapping[tuple[int, int], Any]) -> list[_Block]:
     return out
 
 
+#: a new Google sheet's grid: a range past it makes Apps Script throw, and no action all the
+#: clients share can grow it (the menu's script grows the dealer's tabs before it sends)
+GOOGLE_ROWS, GOOGLE_COLUMNS = 1000, 26
+
+
+def _fits_google(grid: list[list[Any]]) -> list[list[Any]]:
+    """A generated sheet cut to a new Google sheet's grid, its last row saying so."""
+    grid = [row[:GOOGLE_COLUMNS] for row in grid]
+    if len(grid) <= GOOGLE_ROWS:
+        return grid
+    rest = len(grid) - GOOGLE_ROWS + 1
+    return [*grid[:GOOGLE_ROWS - 1],
+            [f"… and {rest} more rows: `forecourt check` lists them all"]]
+
+
 def _wire(value: Any) -> Any:
+    """A value as sent: dates as serial numbers, text kept text (:func:`as_text`), and
+    numbers to 12 significant digits (the VBA client's JSON reader keeps a number of 16
+    characters or more as text; a date's serial to 12 digits is within 10 ms)."""
     if value is None or value == "":
         return ""
     if isinstance(value, dt.datetime | dt.date):
-        return serial(value)
+        return float(f"{serial(value):.12g}")
     if isinstance(value, str):
         return as_text(value)
-    if isinstance(value, float) and value != value:
-        return ""
+    if isinstance(value, float):
+        return "" if value != value else float(f"{value:.12g}")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return str(value)
     return value
 
 
@@ -253,6 +273,8 @@ class _Actions:
                 continue
             old = before.sheets.get(name, [])
             new = after.sheets.get(name, [])
+            if name in after.generated and self.backend.request.client == "Google Apps Script":
+                new = _fits_google(new)
             owned = set(range(_width(new))) if name in after.generated \
                 else self.backend.new_columns.get(name, set())
             changed = self.values(position, old, new, owned)
@@ -261,12 +283,11 @@ class _Actions:
         return self.out
 
     def add_sheet(self, count: int, name: str) -> None:
-        """A sheet added after the last one. ``addSheet``'s first argument is not read alike:
-        the VBA client moves the sheet after that (0-based) index + 1, the others put it at
-        that index; so: after the last sheet in VBA, at the end elsewhere."""
-        client = self.backend.request.client
-        index = count - 1 if client == "VBA" else count
-        self.action("addSheet", 0, args=[index, name])
+        """A sheet added after the last one: ``addSheet`` with the number of sheets. (The VBA
+        client adds the sheet before the active one, then moves it after the sheet at that
+        0-based index + 1, counting the new one: the last; the others insert at that index:
+        the end.)"""
+        self.action("addSheet", 0, args=[count, name])
 
     def values(self, position: int, old: list[list[Any]], new: list[list[Any]],
                owned: set[int]) -> dict[tuple[int, int], Any]:

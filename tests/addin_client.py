@@ -136,10 +136,17 @@ class ClientBook:
     def _addSheet(self, a: dict[str, Any]) -> None:
         index, name = a["args"]
         names = list(self.sheets)
-        # VBA: after the (index + 1)-th worksheet; the JS clients: at index
-        at = index + 1 if self.client == "VBA" else index
-        assert 0 <= at <= len(names), (self.client, index, names)
-        names.insert(at, name)
+        if self.client == "VBA":
+            # Remote.bas: Sheets.Add puts it before the active sheet (the first here), then
+            # Move After:=Worksheets(index + 1), counting the new sheet
+            names.insert(0, name)
+            assert 0 <= index < len(names), (index, names)
+            after = names[index]
+            names.remove(name)
+            names.insert(names.index(after) + 1, name)
+        else:
+            assert 0 <= index <= len(names), (self.client, index, names)
+            names.insert(index, name)
         self.sheets = {n: self.sheets.get(n, {}) for n in names}
 
     # reading ---------------------------------------------------------------------------------

