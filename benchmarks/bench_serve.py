@@ -93,7 +93,8 @@ def main() -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit(f"forecourt serve did not start: {server.stderr.read()}")
+                    raise SystemExit(
+                        f"forecourt serve did not start: {server.stderr.read()}") from None
                 time.sleep(0.1)
         rows = []
         for label in ("first Run now", "second Run now (answer applied)"):

@@ -24,11 +24,12 @@ from pathlib import Path
 STAMP_FIELDS = ("status", "first_response_at", "last_contact_at", "status_since")
 WORDS_TOKEN = "__FORECOURT_WORDS__"
 VBA_WORDS_LINE = "' __FORECOURT_WORDS__"
-#: xlwings' VBA files the remote call needs (the ribbon and the Python-calling parts of the
-#: add-in come along only as far as Main.bas is needed: it holds the version constant)
+#: xlwings' VBA files the remote call needs (Main.bas holds the version constant; not
+#: Extensions.bas, whose only function would add an =sql() worksheet function to the dealer's
+#: workbook, nor the ribbon's module)
 VBA_FILES = ("Remote.bas", "Main.bas", "Config.bas", "Utils.bas", "WebHelpers.bas",
-             "Extensions.bas", "License.bas", "Dictionary.cls", "IWebAuthenticator.cls",
-             "WebClient.cls", "WebRequest.cls", "WebResponse.cls")
+             "License.bas", "Dictionary.cls", "IWebAuthenticator.cls", "WebClient.cls",
+             "WebRequest.cls", "WebResponse.cls")
 
 
 class XlwingsMissing(RuntimeError):
@@ -121,16 +122,12 @@ def export(folder: Path | str, *, force: bool = False) -> list[Path]:
         shutil.copyfile(src, dest)
         written.append(dest)
 
-    license_note = (f"The files named xlwings* and the VBA modules other than forecourt.bas "
-                    f"are xlwings {version}'s open-source clients (BSD 3-clause license, "
-                    "copyright Zoomer Analytics GmbH), copied unmodified from the installed "
-                    "xlwings package.\n")
     json_words = json.dumps(words(), ensure_ascii=False, separators=(",", ":"))
 
     google = folder / "google"
     put(google / "forecourt.gs", _ours("forecourt.gs").replace(WORDS_TOKEN, json_words))
     copy(source / "js" / "xlwings.js", google / "xlwings.js")
-    put(google / "README.md", _ours("README_google.md") + "\n" + license_note)
+    put(google / "README.md", _ours("README_google.md"))
 
     excel = folder / "excel"
     bas = _ours("forecourt.bas")
@@ -140,7 +137,7 @@ def export(folder: Path | str, *, force: bool = False) -> list[Path]:
     put(excel / "ThisWorkbook.txt", _ours("ThisWorkbook.cls.txt"))
     for name in VBA_FILES:
         copy(source / "addin" / name, excel / name)
-    put(excel / "README.md", _ours("README_excel.md") + "\n" + license_note)
+    put(excel / "README.md", _ours("README_excel.md"))
 
     web = folder / "excel-web"
     ts = (source / "js" / "xlwings.ts").read_text(encoding="utf-8")
@@ -150,7 +147,5 @@ def export(folder: Path | str, *, force: bool = False) -> list[Path]:
     if not renamed:
         raise RuntimeError(f"xlwings {version}'s xlwings.ts has no main function to rename")
     put(web / "forecourt.ts", _ours("forecourt_officescript.ts") + "\n" + ts)
-    put(web / "README.md", _ours("README_excel_web.md") + "\n" + license_note.replace(
-        "copied unmodified", "copied with one change (its example `main` renamed "
-        "`xlwingsExampleMain`, since a script has one `main`)"))
+    put(web / "README.md", _ours("README_excel_web.md"))
     return written

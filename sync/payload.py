@@ -220,13 +220,14 @@ def _fits_google(grid: list[list[Any]]) -> list[list[Any]]:
 
 
 def _wire(value: Any) -> Any:
-    """A value as sent: dates as serial numbers, text kept text (:func:`as_text`), and
-    numbers to 12 significant digits (the VBA client's JSON reader keeps a number of 16
-    characters or more as text; a date's serial to 12 digits is within 10 ms)."""
+    """A value as sent: dates as serial numbers, text kept text (:func:`as_text`), and no
+    number longer than 16 characters (the VBA client's JSON reader keeps a longer one as
+    text): a date's serial to 10 decimals (within a microsecond: a moment read back a few
+    milliseconds early would read as the minute before), other numbers to 12 digits."""
     if value is None or value == "":
         return ""
     if isinstance(value, dt.datetime | dt.date):
-        return float(f"{serial(value):.12g}")
+        return round(serial(value), 10)
     if isinstance(value, str):
         return as_text(value)
     if isinstance(value, float):

