@@ -138,8 +138,10 @@ def create_app(token: str | None, *, as_of: dt.datetime | None = None,
         try:
             return json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError):
-            raise Refused(400, "The request is not a workbook sent by the forecourt menu "
-                               "(it is not JSON); nothing was written.") from None
+            raise Refused(400, "The workbook arrived unreadable (not JSON): a cell showing a "
+                               "newer Excel error such as #SPILL! or #CALC!, or a long number "
+                               "typed as text, breaks what Excel sends; fix those cells, or "
+                               "the request is not from the forecourt menu.") from None
 
     def refused(exc: Refused) -> PlainTextResponse:
         return PlainTextResponse(str(exc), status_code=exc.status)

@@ -47,7 +47,8 @@ CLIENTS = ("VBA", "Google Apps Script", "Microsoft Office Scripts")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 NO_FILL = "#FFFFFF"
 
-_ISO_Z = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z$")
+# (the VBA client writes the time with the PC's time separator: "." in some locales)
+_ISO_Z = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d)[:.](\d\d)[:.](\d\d)(?:\.(\d{1,6}))?Z$")
 # text a spreadsheet would take for a formula, number, date, time or truth value when written
 _PARSED = re.compile(r"^(?:[\s=+\-@'\d.,(%$€£]|(?:true|false|wahr|falsch|prawda|fałsz)\s*$"
                      r"|[^\W\d_]{3,9}\.?\s+\d)", re.IGNORECASE)
@@ -246,6 +247,11 @@ def _width(grid: list[list[Any]]) -> int:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Whether a cell the client sent as ``a`` holds ``b`` already. A moment can come as its
+    serial number: the Office Script sends a date as a number when its format is not one of
+    Excel's own date formats (the one forecourt sets, for one)."""
+    if isinstance(b, dt.datetime) and isinstance(a, int | float) and not isinstance(a, bool):
+        return abs(serial(b) - a) < 1e-6
     return type(a) is type(b) and a == b or (a in ("", None) and b in ("", None))
 
 

@@ -42,7 +42,7 @@ class ClientBook:
             for i, row in enumerate(rows):
                 for j, v in enumerate(row):
                     if v not in ("", None):
-                        fmt = "yyyy-mm-dd hh:mm" if isinstance(v, dt.date) else None
+                        fmt = "m/d/yyyy h:mm" if isinstance(v, dt.date) else None
                         if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
                             v = dt.datetime(v.year, v.month, v.day)
                         cells[i, j] = Cell(v, number_format=fmt)
@@ -69,16 +69,23 @@ class ClientBook:
         return out
 
     def payload(self, *, include: list[str] | None = None) -> dict[str, Any]:
-        """The payload as the VBA client sends it: null for empty, dates as ``...Z`` text."""
-        def wire(v: Any) -> Any:
+        """The payload as the client sends it: empty cells null (VBA) or ""; dates as
+        ``...Z`` text, except that the Office Script sends a date whose format is not one of
+        Excel's own date formats ("m/d/yyyy h:mm" here) as its serial number."""
+        def wire(v: Any, cell: Cell | None) -> Any:
             if v == "":
                 return None if self.client == "VBA" else ""
             if isinstance(v, dt.datetime):
+                if self.client == "Microsoft Office Scripts" and cell is not None \
+                        and cell.number_format != "m/d/yyyy h:mm":
+                    return cell.value
                 return v.strftime("%Y-%m-%dT%H:%M:%S.000Z")
             return v
         sheets = []
         for name in self.sheets:
-            values = [[wire(v) for v in row] for row in self.grid(name)] \
+            cells = self.sheets[name]
+            values = [[wire(v, cells.get((i, j))) for j, v in enumerate(row)]
+                      for i, row in enumerate(self.grid(name))] \
                 if include is None or name in include else [[]]
             sheets.append({"name": name, "pictures": [], "tables": [],
                            "values": values or [[]]})

@@ -80,9 +80,11 @@ def test_run_now_leaves_the_workbook_as_forecourt_run_leaves_the_file(
     assert filled, "no overdue row coloured"
 
 
-def test_a_second_run_now_writes_nothing_new(server: TestClient, tmp_path: Path) -> None:
+@pytest.mark.parametrize("client", ["VBA", "Google Apps Script", "Microsoft Office Scripts"])
+def test_a_second_run_now_writes_nothing_new(server: TestClient, tmp_path: Path,
+                                             client: str) -> None:
     book = ClientBook.of("Dealer.xlsx", _grids(generate_demo(tmp_path / "d.xlsx", 80,
-                                                             as_of=AS_OF)))
+                                                             as_of=AS_OF)), client)
     first = run_now(server, book)
     assert any(a["func"] == "setValues" for a in first)
     second = run_now(server, book)
