@@ -16,6 +16,7 @@ and accept: nothing of xlwings' own (non-BSD) server code is used.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -74,8 +75,8 @@ class ServeConfig:
     allow_origin_regex: str | None = OFFICE_SCRIPTS_ORIGIN
     state: Path | None = None  # folder of the workbooks' memories (default: the state folder)
     sync: SyncTarget | None = None
-    #: book name -> the tabs its last run needed (kept while the server runs)
-    tabs: dict[str, list[str]] = field(default_factory=dict)
+    #: workbook -> (the tabs its last run needed, all its tabs then), kept while the server runs
+    tabs: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 def is_loopback(host: str) -> bool:
@@ -93,7 +94,11 @@ def authorised(header: str | None, token: str) -> bool:
     given = (header or "").strip()
     if given[:7].lower() == "bearer ":
         given = given[7:].strip()
-    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+    try:  # the header's bytes (decoded as Latin-1 by the server): a UTF-8 token matches
+        raw = given.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = given.encode("utf-8")
+    return hmac.compare_digest(raw, token.encode("utf-8"))
 
 
 def create_app(token: str | None, *, as_of: dt.datetime | None = None,
@@ -137,7 +142,7 @@ def create_app(token: str | None, *, as_of: dt.datetime | None = None,
             chunks.append(chunk)
         try:
             return json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise Refused(400, "The workbook arrived unreadable (not JSON): a cell showing a "
                                "newer Excel error such as #SPILL! or #CALC!, or a long number "
                                "typed as text, breaks what Excel sends; fix those cells, or "
@@ -165,23 +170,24 @@ def create_app(token: str | None, *, as_of: dt.datetime | None = None,
             return refused(Refused(400, "The request does not list the workbook's sheets; "
                                         "nothing was done."))
         names = [str(n) for n in body["sheets"]]
-        return JSONResponse({"include": include_for(config, str(body.get("book", "")),
-                                                    names)})
+        key = workbook_key(request.query_params.get("id"), str(body.get("book", "")))
+        return JSONResponse({"include": include_for(config, key, names)})
 
     async def workbook_call(request: Request, what: str,
-                            work: Callable[[Any, set[str] | None], list[dict[str, Any]]]
-                            ) -> Any:
+                            work: Callable[[Any, set[str] | None, str | None],
+                                           list[dict[str, Any]]]) -> Any:
         try:
             body = await body_of(request)
         except Refused as exc:
             return refused(exc)
         sent_q = request.query_params.get("sent")
-        sent = {s.strip() for s in sent_q.split(",") if s.strip()} if sent_q else None
+        sent = {s for s in sent_q.split(",") if s} if sent_q else None
+        book_id = request.query_params.get("id") or None
         started = time.perf_counter()
 
         def locked() -> list[dict[str, Any]]:
             with engine_lock:
-                return work(body, sent)
+                return work(body, sent, book_id)
         try:
             actions = await run_in_threadpool(locked)
         except Refused as exc:
@@ -194,46 +200,105 @@ def create_app(token: str | None, *, as_of: dt.datetime | None = None,
 
     @app.post("/run")
     async def run_now(request: Request) -> Any:
-        return await workbook_call(request, "run", lambda body, sent: run_payload(
-            config, body, sent))
+        return await workbook_call(request, "run", lambda body, sent, book_id: run_payload(
+            config, body, sent, book_id))
 
     @app.post("/sync")
     async def sync_now(request: Request) -> Any:
-        return await workbook_call(request, "sync", lambda body, sent: sync_pair(
-            config, body, sent))
+        return await workbook_call(request, "sync", lambda body, sent, book_id: sync_pair(
+            config, body, sent, book_id))
 
     return app
 
 
-def run_payload(config: ServeConfig, body: Any, sent: set[str] | None
-                ) -> list[dict[str, Any]]:
-    """The engine on the workbook of one request: the actions that write its result."""
+def workbook_key(book_id: str | None, name: str) -> str:
+    """Which workbook a request is about: the id the menu sends (the Google Sheet's id, the
+    Excel workbook's full path), else its name."""
+    return (book_id or "").strip()[:2000] or name
+
+
+def run_payload(config: ServeConfig, body: Any, sent: set[str] | None,
+                book_id: str | None = None) -> list[dict[str, Any]]:
+    """The engine on the workbook of one request: the actions that write its result.
+
+    The engine's memory is the workbook's own where the server can tell it: the file's
+    ``BOOK.forecourt.sqlite`` when the Excel menu sends the full path of a workbook on this
+    computer (under the file's run lock, as ``forecourt run`` takes it), the Sheet's when the
+    Google menu sends its id (``forecourt run --sheet`` keeps the same one); else one kept by
+    the workbook's id or name in the state folder."""
+    from forecourt import locks
     from forecourt.engine import run
     from forecourt.errors import NoLeadsTab
-    from forecourt.store import memory_store, state_folder
-    from forecourt.sync.payload import CLIENTS, PayloadBackend, Request, colours_path
+    from forecourt.sync.backend import WorkbookId
+    from forecourt.sync.payload import CLIENTS, PayloadBackend, Request
 
     request = Request.parse(body, sent)
     if request.client not in CLIENTS:
         raise Refused(400, f"forecourt does not know the client {request.client!r}: use the "
                            "files of `forecourt macros export`.")
-    folder = config.state or state_folder()
-    backend = PayloadBackend(request, colours=colours_path(folder, request.book))
-    store = memory_store(backend.identity)
-    if config.state is not None:
-        store = memory_store(backend.identity,
-                             folder / Path(str(store.path)).name)  # type: ignore[arg-type]
+    key = workbook_key(book_id, request.book)
+    backend = PayloadBackend(request, key=key, colours=_state(config, key, "fills.json"))
+    file = _workbook_file(request.client, book_id)
+    if file is not None:
+        owner = WorkbookId("file", str(file))
+    elif request.client == "Google Apps Script" and book_id and _SHEET_ID.match(book_id):
+        owner = WorkbookId("sheet", book_id)
+    else:
+        owner = backend.identity
+    store_path = _store_path(config, owner)
+    lock = locks.take_run_lock(file) if file is not None else None
     try:
-        result = run(backend, as_of=config.as_of, state=store.path)
+        result = run(backend, as_of=config.as_of, state=store_path)
     except NoLeadsTab:
         if not backend.unsent:
             raise
-        config.tabs.pop(request.book, None)  # send everything next time
+        config.tabs.pop(key, None)  # send everything next time
         raise Refused(409, f"The leads tab of {request.book} was not among the tabs sent: "
                            "press the menu again, it then sends every tab.") from None
+    finally:
+        if lock is not None:
+            lock.release()
     now = dt.datetime.strptime(result.outcome.summary["as_of"], "%Y-%m-%d %H:%M")
-    config.tabs[request.book] = needed_tabs(result.outcome, request)
+    if backend.unsent:
+        config.tabs[key] = (needed_tabs(result.outcome, request),
+                            config.tabs.get(key, ([], []))[1])
+    else:  # the tabs it will have once the answer is applied: forecourt's own added
+        config.tabs[key] = (needed_tabs(result.outcome, request), list(backend.sheets))
     return backend.answer(now)
+
+
+_SHEET_ID = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+
+
+def _workbook_file(client: str, book_id: str | None) -> Path | None:
+    """The workbook file on this computer the Excel menu named by its full path, if any."""
+    if client != "VBA" or not book_id:
+        return None
+    path = Path(book_id)
+    try:
+        found = path.is_absolute() and path.suffix.lower() in (".xlsx", ".xlsm") \
+            and path.is_file()
+    except OSError:
+        return None
+    return path if found else None
+
+
+def _state(config: ServeConfig, key: str, suffix: str) -> Path:
+    from forecourt.store import state_folder
+
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(key).name).strip("._")[:60] or "workbook"
+    return (config.state or state_folder()) / f"payload-{safe}-{digest}.{suffix}"
+
+
+def _store_path(config: ServeConfig, owner: Any) -> Path:
+    from forecourt.store import memory_store
+
+    store = memory_store(owner)
+    path = Path(str(store.path))
+    if config.state is not None and owner.kind != "file":
+        path = config.state / path.name
+    return path
 
 
 def needed_tabs(outcome: Any, request: Any) -> list[str]:
@@ -244,19 +309,22 @@ def needed_tabs(outcome: Any, request: Any) -> list[str]:
     return [n for n, _ in request.sheets if n in names or _generated_name(n)]
 
 
-def include_for(config: ServeConfig, book: str, sheets: list[str]) -> str:
-    """The ``include`` list a client sends with: the tabs the last run of ``book`` needed,
-    when they are all still there; else "" (every tab)."""
-    needed = config.tabs.get(book)
-    if not needed or any(n not in sheets or "," in n for n in needed):
+def include_for(config: ServeConfig, key: str, sheets: list[str]) -> str:
+    """The ``include`` list a client sends with: the tabs the last run of the workbook
+    needed, when its tabs are still those of that run; else "" (every tab: a tab added or
+    renamed since may be one forecourt reads). Also "" where the clients could not name a
+    tab exactly (they split the list at commas and trim each name)."""
+    needed, known = config.tabs.get(key, ([], []))
+    if not needed or sorted(known) != sorted(sheets):
         return ""
     keep = set(needed) | {n for n in sheets if _generated_name(n)}
-    if any("," in n for n in keep):
+    if any("," in n or n != n.strip() or not n for n in keep):
         return ""
     return ",".join(n for n in sheets if n in keep)
 
 
-def sync_pair(config: ServeConfig, body: Any, sent: set[str] | None) -> list[dict[str, Any]]:
+def sync_pair(config: ServeConfig, body: Any, sent: set[str] | None,
+              book_id: str | None = None) -> list[dict[str, Any]]:
     """The sync of the server's pair (``--book`` and ``--sheet``). The sync writes the Sheet
     itself; the workbook too when it is closed. Sent from that workbook open in Excel (the
     menu saves it first), the workbook's side is answered as actions instead."""
@@ -269,6 +337,9 @@ def sync_pair(config: ServeConfig, body: Any, sent: set[str] | None) -> list[dic
         raise Refused(404, "This forecourt server syncs nothing: start it with --book and "
                            "--sheet to use Sync now.")
     request = Request.parse(body, sent)
+    if request.client == "Google Apps Script" and book_id and book_id not in target.sheet:
+        raise Refused(409, "This Google Sheet is not the one this forecourt server syncs: "
+                           "use Sync now in the team's Sheet, or Run now here.")
     workbook = PayloadBackend(request) \
         if request.client != "Google Apps Script" and request.book == target.book.name \
         else None

@@ -66,8 +66,11 @@ Private Sub ForecourtCall(ByVal endpoint As String)
         ThisWorkbook.Save
     End If
     If ForecourtTabsToSend(serverUrl, token, include) Then
+        ' The full path tells the server which workbook this is (two may share a name), and
+        ' lets it keep the engine's memory beside the file, as `forecourt run` does.
+        query = "?id=" & ForecourtUrlEncode(ThisWorkbook.FullName)
         If include <> "" Then
-            query = "?sent=" & ForecourtUrlEncode(include)
+            query = query & "&sent=" & ForecourtUrlEncode(include)
         End If
         ' xlwings' setValues fires Workbook_SheetChange: the server's writes are no status change.
         Application.EnableEvents = False
@@ -150,7 +153,7 @@ Private Function ForecourtTabsToSend(ByVal serverUrl As String, ByVal token As S
     tabsRequest.Format = WebFormat.Json
     Set tabsRequest.Body = question
     tabsRequest.AddHeader "Authorization", token
-    tabsClient.BaseUrl = serverUrl & "/tabs"
+    tabsClient.BaseUrl = serverUrl & "/tabs?id=" & ForecourtUrlEncode(ThisWorkbook.FullName)
     ForecourtUseNetworkSettings tabsClient
     Set tabsAnswer = tabsClient.Execute(tabsRequest)
 
@@ -387,21 +390,24 @@ Private Function ForecourtFindLeadHeader(ByVal Sh As Worksheet, ByRef headerRow 
         lastContactCol = 0
         statusSinceCol = 0
         For c = 1 To lastCol
-            folded = "|" & ForecourtFold(topRows(r, c)) & "|"
-            If folded = "||" Then
-                ' an empty cell
-            ElseIf statusCol = 0 And InStr(1, statusWords, folded, vbBinaryCompare) > 0 Then
-                statusCol = c
-            ElseIf firstResponseCol = 0 And _
-                    InStr(1, firstResponseWords, folded, vbBinaryCompare) > 0 Then
-                firstResponseCol = c
-            ElseIf lastContactCol = 0 And _
-                    InStr(1, lastContactWords, folded, vbBinaryCompare) > 0 Then
-                lastContactCol = c
-            ElseIf statusSinceCol = 0 And _
-                    InStr(1, statusSinceWords, folded, vbBinaryCompare) > 0 Then
-                statusSinceCol = c
-            End If
+            ' the longest leading words that name a column: "Letzter Kontakt (Datum)" too
+            folded = ForecourtFold(topRows(r, c))
+            Do While folded <> ""
+                If statusCol = 0 And ForecourtListed(statusWords, folded) Then
+                    statusCol = c
+                    Exit Do
+                ElseIf firstResponseCol = 0 And ForecourtListed(firstResponseWords, folded) Then
+                    firstResponseCol = c
+                    Exit Do
+                ElseIf lastContactCol = 0 And ForecourtListed(lastContactWords, folded) Then
+                    lastContactCol = c
+                    Exit Do
+                ElseIf statusSinceCol = 0 And ForecourtListed(statusSinceWords, folded) Then
+                    statusSinceCol = c
+                    Exit Do
+                End If
+                folded = ForecourtWithoutLastWord(folded)
+            Loop
         Next c
         If statusCol > 0 And firstResponseCol + lastContactCol + statusSinceCol > 0 Then
             headerRow = r
@@ -415,16 +421,31 @@ End Function
 Private Function ForecourtStatus(ByVal folded As String) As String
     Dim canonical As Variant
 
-    If folded = "" Then
-        Exit Function
+    ' the longest leading words that are a status: "Kontaktiert (Tel.)" is Kontaktiert
+    Do While folded <> ""
+        For Each canonical In Split(STATUSES, "|")
+            If ForecourtListed(ForecourtWords("status:" & canonical), folded) Then
+                ForecourtStatus = canonical
+                Exit Function
+            End If
+        Next canonical
+        folded = ForecourtWithoutLastWord(folded)
+    Loop
+End Function
+
+' Whether a word list "|a|b c|" holds the folded text.
+Private Function ForecourtListed(ByVal words As String, ByVal folded As String) As Boolean
+    ForecourtListed = InStr(1, words, "|" & folded & "|", vbBinaryCompare) > 0
+End Function
+
+' "kontaktiert tel" -> "kontaktiert"; one word -> "".
+Private Function ForecourtWithoutLastWord(ByVal folded As String) As String
+    Dim cut As Long
+
+    cut = InStrRev(folded, " ")
+    If cut > 0 Then
+        ForecourtWithoutLastWord = Left$(folded, cut - 1)
     End If
-    For Each canonical In Split(STATUSES, "|")
-        If InStr(1, ForecourtWords("status:" & canonical), "|" & folded & "|", _
-                vbBinaryCompare) > 0 Then
-            ForecourtStatus = canonical
-            Exit Function
-        End If
-    Next canonical
 End Function
 
 ' Writes the time into a lead's cell of a time column (col 0: the tab has no such column).

@@ -99,7 +99,10 @@ function forecourtSend(path) {
   const book = SpreadsheetApp.getActive();
   const names = book.getSheets().map((sheet) => sheet.getName());
   try {
-    const tabs = UrlFetchApp.fetch(settings.url + "/tabs", {
+    // The Sheet's id tells the server which spreadsheet this is (two may share a name), and
+    // lets it keep the engine's memory with the Sheet's, as `forecourt run --sheet` does.
+    const id = "?id=" + encodeURIComponent(book.getId());
+    const tabs = UrlFetchApp.fetch(settings.url + "/tabs" + id, {
       method: "post",
       contentType: "application/json",
       payload: JSON.stringify({ book: book.getName(), sheets: names }),
@@ -116,7 +119,7 @@ function forecourtSend(path) {
       const room = sheet.getLastColumn() + FORECOURT_SPARE_COLUMNS - sheet.getMaxColumns();
       if (room > 0) sheet.insertColumnsAfter(sheet.getMaxColumns(), room);
     });
-    const query = include ? "?sent=" + encodeURIComponent(include) : "";
+    const query = id + (include ? "&sent=" + encodeURIComponent(include) : "");
     // runPython throws the server's error body (a sentence for the dealer) as a string.
     runPython(settings.url + path + query, { auth: settings.token, include: include });
   } catch (error) {
@@ -241,9 +244,25 @@ function forecourtStamp(sheet, range, oldValue, now, words) {
  * @return {string}
  */
 function forecourtStatus(value, words) {
-  const key = forecourtFold(value);
-  const known = key && Object.prototype.hasOwnProperty.call(words.statuses, key);
-  return known ? words.statuses[key] : "";
+  const known = forecourtLongest(forecourtFold(value),
+    (prefix) => Object.prototype.hasOwnProperty.call(words.statuses, prefix));
+  return known ? words.statuses[known] : "";
+}
+
+/**
+ * The longest leading words of a folded text that `known` accepts, or "": as the engine reads
+ * "Kontaktiert (Tel.)" as Kontaktiert and "First response (date/time)" as First response.
+ * @param {string} folded
+ * @param {function(string): boolean} known
+ * @return {string}
+ */
+function forecourtLongest(folded, known) {
+  const words = folded ? folded.split(" ") : [];
+  for (let n = words.length; n > 0; n--) {
+    const prefix = words.slice(0, n).join(" ");
+    if (known(prefix)) return prefix;
+  }
+  return "";
 }
 
 /**
@@ -262,10 +281,13 @@ function forecourtFindTable(sheet, words) {
   for (let r = 0; r < values.length; r++) {
     const columns = {};
     values[r].forEach((cell, c) => {
-      const text = forecourtFold(cell);
-      const field = fields.find(
-        (f) => !columns[f] && (words.headers[f] || []).indexOf(text) !== -1);
-      if (text && field) columns[field] = c + 1;
+      let field = null;
+      forecourtLongest(forecourtFold(cell), (prefix) => {
+        field = fields.find(
+          (f) => !columns[f] && (words.headers[f] || []).indexOf(prefix) !== -1) || null;
+        return field !== null;
+      });
+      if (field) columns[field] = c + 1;
     });
     if (columns.status && FORECOURT_TIME_FIELDS.some((f) => columns[f])) {
       return { headerRow: r + 1, columns: columns };

@@ -25,20 +25,21 @@ Dates are sent as serial numbers with a date format: the one form all three stor
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
 import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from forecourt.errors import UnreadableWorkbook
-from forecourt.plan import Plan
+from forecourt.plan import GeneratedSheet, Plan
 from forecourt.sync.backend import Applied, Capabilities, Committed, WorkbookId
-from forecourt.sync.base import Tab, Tabs, column_index, fold_key, serial
+from forecourt.sync.base import Tab, Tabs, column_index, fold_key, is_generated, serial
 from forecourt.sync.grid import GridBackend
 
 #: the actions the server may emit: those all three clients implement alike
@@ -50,8 +51,9 @@ NO_FILL = "#FFFFFF"
 # (the VBA client writes the time with the PC's time separator: "." in some locales)
 _ISO_Z = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d)[:.](\d\d)[:.](\d\d)(?:\.(\d{1,6}))?Z$")
 # text a spreadsheet would take for a formula, number, date, time or truth value when written
-_PARSED = re.compile(r"^(?:[\s=+\-@'\d.,(%$€£]|(?:true|false|wahr|falsch|prawda|fałsz)\s*$"
-                     r"|[^\W\d_]{3,9}\.?\s+\d)", re.IGNORECASE)
+# (first characters also as NFKC makes them: a full-width "＝" is "=" to some spreadsheets)
+_PARSED = re.compile(r"^(?:[\s=+\-@'#\d.,(%$€£]|(?:true|false|wahr|falsch|prawda|fałsz)\s*$"
+                     r"|[^\W\d_]{3,9}\.?[\s\-/]+\d)", re.IGNORECASE)
 
 
 class PayloadError(UnreadableWorkbook):
@@ -60,7 +62,8 @@ class PayloadError(UnreadableWorkbook):
 
 def as_text(value: str) -> str:
     """``value`` as a client writes it as text (see the module docstring)."""
-    return "'" + value if _PARSED.match(value) else value
+    parsed = _PARSED.match(value) or _PARSED.match(unicodedata.normalize("NFKC", value[:12]))
+    return "'" + value if parsed else value
 
 
 def cell_value(value: Any) -> Any:
@@ -131,9 +134,10 @@ class PayloadBackend(GridBackend):
                                 number_formats=True, widths=False, max_cells=None,
                                 atomic_commit=True)
 
-    def __init__(self, request: Request, *, colours: Path | None = None) -> None:
+    def __init__(self, request: Request, *, key: str | None = None,
+                 colours: Path | None = None) -> None:
         super().__init__({n: v or [] for n, v in request.sheets}, name=request.book)
-        self.identity = WorkbookId("payload", request.book)
+        self.identity = WorkbookId("payload", key or request.book)
         self.store = None  # the engine's memory is kept per workbook name, like a Sheet's
         self.request = request
         self.unsent = {n for n, v in request.sheets if v is None}
@@ -165,6 +169,20 @@ class PayloadBackend(GridBackend):
         self.new_columns = {e.sheet: {column_index(c.column) for c in e.new_columns}
                             for e in plan.edits}
         return super().apply(plan, progress)
+
+    def _put_generated(self, staged: Any, sheet: GeneratedSheet) -> str:
+        """As in a grid, but sheet names compared as the spreadsheets compare them, without
+        regard to case: a dealer's own "kpi" tab keeps its name and content, and forecourt's
+        goes to "KPI (forecourt)" (Excel and Google refuse a second "KPI")."""
+        taken = {n.casefold(): n for n in staged.sheets}
+        name = sheet.name
+        for candidate in (sheet.name, f"{sheet.name} (forecourt)"):
+            found = taken.get(candidate.casefold())
+            if found is None or found in staged.generated \
+                    or is_generated(Tab(found, staged.sheets[found])):
+                name = found or candidate
+                break
+        return super()._put_generated(staged, dataclasses.replace(sheet, name=name))
 
     def answer(self, now: dt.datetime) -> list[dict[str, Any]]:
         """The actions that make the client's workbook what the committed plan made of it,
@@ -418,12 +436,6 @@ def _runs(fills: Mapping[int, str]) -> list[tuple[str, list[int]]]:
         else:
             out.append((fills[row], [row]))
     return out
-
-
-def colours_path(folder: Path, book: str) -> Path:
-    digest = hashlib.sha1(book.encode()).hexdigest()[:10]
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", book).strip("._")[:60] or "workbook"
-    return folder / f"payload-{safe}-{digest}.fills.json"
 
 
 def _load_colours(path: Path | None) -> dict[str, list[str]]:

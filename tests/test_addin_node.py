@@ -136,7 +136,7 @@ def test_run_now_from_the_google_menu_fills_the_sheet_through_a_real_server(
     # the next Run now sends only the tabs the server needs, and finds nothing more to write
     again = run_menu(exported, out, tmp_path, "--call", "forecourtRunNow")
     assert again["error"] is None, again["error"]
-    assert "?sent=" in again["requests"][1]["url"]
+    assert "&sent=" in again["requests"][1]["url"]
     for name in ("Leads", "Stock", "Team", "Issues"):
         assert _sheet(again, name)["values"] == _sheet(out, name)["values"], name
 

@@ -138,6 +138,8 @@ def test_text_that_looks_like_a_formula_number_or_date_stays_text(
     ("0171 2345", "'0171 2345"), ("2026-12-07", "'2026-12-07"), ("TRUE", "'TRUE"),
     ("10%", "'10%"), ("Dec 7", "'Dec 7"), ("'quoted", "''quoted"),
     ("Anna Kowalska", "Anna Kowalska"), ("follow up", "follow up"), ("Jan Nowak", "Jan Nowak"),
+    ("#N/A", "'#N/A"), ("Jan-2026", "'Jan-2026"), ("\uff1d1+1", "'\uff1d1+1"),
+    ("\u00a0=1", "'\u00a0=1"),
 ])
 def test_text_is_sent_so_that_every_client_keeps_it_as_text(text: str, sent: str) -> None:
     assert as_text(text) == sent
@@ -238,3 +240,15 @@ def test_serve_refuses_another_address_than_this_machine_without_a_token() -> No
                           capture_output=True, text=True, env=hermetic_env(), timeout=60)
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a token" in done.stderr
+
+
+def test_sync_now_from_another_google_sheet_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    from forecourt.serve import SyncTarget
+
+    server = TestClient(create_app(TOKEN, as_of=AS_OF, state=tmp_path / "state", sync=SyncTarget(
+        tmp_path / "Leads.xlsx", "1TheTeamSheetIdxxxxxxxxxxxxxxxxxx")))
+    book = ClientBook.of("Other", {"Leads": [["Received", "Name"]]}, "Google Apps Script")
+    answer = server.post("/sync", json=book.payload(), headers={"Authorization": TOKEN},
+                         params={"id": "1AnotherSheetIdxxxxxxxxxxxxxxxxxxx"})
+    assert answer.status_code == 409
+    assert answer.text.startswith("This Google Sheet is not the one this forecourt server syncs")

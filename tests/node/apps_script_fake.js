@@ -286,6 +286,7 @@ function fetchSync(url, options = {}, { requests, makeError, harnessErrors }) {
 function bookFromGrid(grid, realm) {
   const timeZone = grid.timeZone || "UTC";
   const book = new FakeSpreadsheet({ name: grid.name || "Book", timeZone, ...realm });
+  if (grid.id) book._id = String(grid.id);
   const sheets = grid.sheets && grid.sheets.length ? grid.sheets : [{ name: "Sheet1" }];
   for (const spec of sheets) {
     const sheet = book.insertSheet(spec.name);

@@ -158,7 +158,7 @@ class FakeSpreadsheet {
 
   getName() { return this._name; }
   rename(name) { this._name = String(name); }
-  getId() { return "fake-spreadsheet"; }
+  getId() { return this._id || "fake-spreadsheet"; }
   getSpreadsheetTimeZone() { return this._timeZone; }
   setSpreadsheetTimeZone(timeZone) { this._timeZone = timeZone; }
   getSheets() { return this._sheets.slice(); }

@@ -85,8 +85,8 @@ describe("the forecourt menu through run_menu.js", { concurrency: 4 }, () => {
     assert.deepEqual(out.alerts, []);
     assert.deepEqual(out.toasts, ["forecourt: done"]);
     assert.deepEqual(out.requests, [
-      { url: server.url + "/tabs", status: 200 },
-      { url: server.url + "/run?sent=Leads%2CSettings", status: 200 },
+      { url: server.url + "/tabs?id=fake-spreadsheet", status: 200 },
+      { url: server.url + "/run?id=fake-spreadsheet&sent=Leads%2CSettings", status: 200 },
     ]);
     assert.equal(out.sheets[0].values[1][3], "Call back today");
 
@@ -110,7 +110,8 @@ describe("the forecourt menu through run_menu.js", { concurrency: 4 }, () => {
   }, async (server) => {
     const settings = { FORECOURT_URL: server.url, FORECOURT_TOKEN: "tok" };
     const { out } = await runMenu(book(settings), ["--call", "forecourtSyncNow"]);
-    assert.deepEqual(out.requests.map((r) => r.url), [server.url + "/tabs", server.url + "/sync"]);
+    assert.deepEqual(out.requests.map((r) => r.url),
+      [server.url + "/tabs?id=fake-spreadsheet", server.url + "/sync?id=fake-spreadsheet"]);
     assert.deepEqual(out.toasts, ["forecourt: done"]);
     await server.settle();
     assert.deepEqual(JSON.parse(server.requests[1].body).sheets[2].values, [["private"]]);
@@ -122,7 +123,7 @@ describe("the forecourt menu through run_menu.js", { concurrency: 4 }, () => {
     const settings = { FORECOURT_URL: server.url, FORECOURT_TOKEN: "bad" };
     const { out } = await runMenu(book(settings), ["--call", "forecourtRunNow"]);
     assert.deepEqual(out.alerts, ["This token is not valid for this spreadsheet."]);
-    assert.deepEqual(out.requests, [{ url: server.url + "/tabs", status: 401 }]);
+    assert.deepEqual(out.requests, [{ url: server.url + "/tabs?id=fake-spreadsheet", status: 401 }]);
     assert.deepEqual(out.toasts, []);
   }));
 
