@@ -18,6 +18,7 @@ Text is always written as text, never as a formula, on every backend.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -195,18 +196,24 @@ class Highlight:
     soon_hours: float = 1.0
     soon_word: str = ""
 
+    @functools.cached_property
+    def _closed_words(self) -> frozenset[str]:
+        return frozenset(w.lower() for w in self.closed)
+
+    @functools.cached_property
+    def _status_words(self) -> frozenset[str]:
+        return frozenset(w.lower() for w in self.statuses)
+
     def applies(self, due: Any, status: Any, since: Any, state: Any, now: dt.datetime) -> bool:
         """Whether a row with these cell values is highlighted at ``now`` (the meaning every
         backend's formula must have; times are naive wall-clock datetimes)."""
         text = status.strip().lower() if isinstance(status, str) else \
             "" if status is None else str(status).strip().lower()
-        if self.status is not None and text in {w.lower() for w in self.closed}:
+        if self.status is not None and text in self._closed_words:
             return False
         if self.kind == "stalled":
-            if self.status is None:
-                is_status = "" in self.statuses
-            else:
-                is_status = text in {w.lower() for w in self.statuses}
+            is_status = "" in self.statuses if self.status is None \
+                else text in self._status_words
             return is_status and isinstance(since, dt.datetime) \
                 and (now - since) / dt.timedelta(days=1) > self.days
         if not isinstance(due, dt.datetime):

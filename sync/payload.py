@@ -404,12 +404,20 @@ class _Actions:
             grid = after.sheets[name]
             last_col = max(column_index(r.last_column) for r in rules)
             fills: dict[int, str] = {}
+
+            def index(letter: str | None) -> int | None:
+                return None if letter is None else column_index(letter)
+            columns = [(r, index(r.due), index(r.status), index(r.status_since),
+                        index(r.state)) for r in rules]
             for row in range(min(r.first_row for r in rules),
                              max(r.last_row for r in rules) + 1):
-                kinds = backend.highlighted(name, row, now)
-                if kinds:
-                    rule = next(r for r in rules if r.kind == kinds[0])
-                    fills[row] = "#" + rule.fill.lstrip("#").upper()
+                cells = grid[row - 1] if row <= len(grid) else []
+                for rule, due, status, since, state in columns:  # the first rule that applies
+                    if rule.first_row <= row <= rule.last_row and rule.applies(
+                            *(None if j is None else _at(cells, j)
+                              for j in (due, status, since, state)), now):
+                        fills[row] = "#" + rule.fill.lstrip("#").upper()
+                        break
             keys = {}
             for row in range(1, len(grid) + 1):
                 key = fold_key(grid[row - 1][key_j]) if key_j is not None \
