@@ -54,8 +54,25 @@ def xlwings_version() -> str:
     return str(xlwings.__version__)
 
 
-def words() -> dict[str, dict[str, object]]:
-    """The folded header words of :data:`STAMP_FIELDS` and status word -> status."""
+#: words that may follow a known header and leave it that header: "First response (date/
+#: time)", "Letzter Kontakt (Datum)", "Lead status (current)"; any other word makes another
+#: column of it ("Last contact notes" is notes, "First contact channel" the source)
+HEADER_QUALIFIERS = ("date", "time", "at", "on", "when", "dd", "mm", "yyyy", "yy", "hh",
+                     "current", "now", "datum", "zeit", "uhrzeit", "am", "um", "aktuell",
+                     "data", "czas", "godzina", "aktualny", "aktualna", "dnia", "o")
+#: words that, after a known status, make it something else: "Appointment cancelled" is no
+#: appointment, "New - no answer" no longer new (the stamping then does nothing)
+STATUS_NEGATIONS = ("no", "not", "non", "never", "cancelled", "canceled", "cancel",
+                    "declined", "rejected", "refused", "lost", "nicht", "kein", "keine",
+                    "keinen", "abgesagt", "storniert", "abgelehnt", "verloren", "nie", "brak",
+                    "odwolane", "odwolany", "odwolana", "anulowane", "anulowany", "odrzucona",
+                    "odrzucone", "odrzucony", "stracony")
+
+
+def words() -> dict[str, object]:
+    """The folded header words of :data:`STAMP_FIELDS`, status word -> status, and the words
+    that may follow a header (:data:`HEADER_QUALIFIERS`) or undo a status
+    (:data:`STATUS_NEGATIONS`)."""
     from forecourt.validators.text import fold
     from forecourt.validators.vocabulary import LEAD_FIELDS, STATUSES
 
@@ -67,13 +84,16 @@ def words() -> dict[str, dict[str, object]]:
             for w in lang:
                 statuses.setdefault(fold(w), status)
     statuses.pop("", None)
-    return {"headers": headers, "statuses": dict(sorted(statuses.items()))}
+    return {"headers": headers, "statuses": dict(sorted(statuses.items())),
+            "qualifiers": sorted(HEADER_QUALIFIERS), "negations": sorted(STATUS_NEGATIONS)}
 
 
 def vba_words() -> str:
     """:func:`words` as the VBA function ``ForecourtWords(kind)`` (ASCII, lines short)."""
     w = words()
-    lists: dict[str, list[str]] = {k: list(v) for k, v in w["headers"].items()}
+    lists: dict[str, list[str]] = {k: list(v) for k, v in w["headers"].items()}  # type: ignore[union-attr]
+    lists["qualifiers"] = list(w["qualifiers"])  # type: ignore[call-overload]
+    lists["negations"] = list(w["negations"])  # type: ignore[call-overload]
     for word, status in w["statuses"].items():  # type: ignore[union-attr]
         lists.setdefault(f"status:{status}", []).append(word)
     out = ["Private Function ForecourtWords(ByVal kind As String) As String",

@@ -371,7 +371,9 @@ Private Function ForecourtFindLeadHeader(ByVal Sh As Worksheet, ByRef headerRow 
     Dim statusWords As String, firstResponseWords As String
     Dim lastContactWords As String, statusSinceWords As String
     Dim lastCol As Long, topRows As Variant, r As Long, c As Long, folded As String
+    Dim whole As String, qualifiers As String
 
+    qualifiers = ForecourtWords("qualifiers")
     statusWords = ForecourtWords("status")
     firstResponseWords = ForecourtWords("first_response_at")
     lastContactWords = ForecourtWords("last_contact_at")
@@ -390,24 +392,31 @@ Private Function ForecourtFindLeadHeader(ByVal Sh As Worksheet, ByRef headerRow 
         lastContactCol = 0
         statusSinceCol = 0
         For c = 1 To lastCol
-            ' the longest leading words that name a column: "Letzter Kontakt (Datum)" too
-            folded = ForecourtFold(topRows(r, c))
+            ' The longest leading words that name a column, followed only by words such as
+            ' "date" ("Letzter Kontakt (Datum)"); any other word makes it another column
+            ' ("Last contact notes" is notes).
+            whole = ForecourtFold(topRows(r, c))
+            folded = whole
             Do While folded <> ""
-                If statusCol = 0 And ForecourtListed(statusWords, folded) Then
-                    statusCol = c
-                    Exit Do
-                ElseIf firstResponseCol = 0 And ForecourtListed(firstResponseWords, folded) Then
-                    firstResponseCol = c
-                    Exit Do
-                ElseIf lastContactCol = 0 And ForecourtListed(lastContactWords, folded) Then
-                    lastContactCol = c
-                    Exit Do
-                ElseIf statusSinceCol = 0 And ForecourtListed(statusSinceWords, folded) Then
-                    statusSinceCol = c
+                If ForecourtListed(statusWords, folded) Or _
+                        ForecourtListed(firstResponseWords, folded) Or _
+                        ForecourtListed(lastContactWords, folded) Or _
+                        ForecourtListed(statusSinceWords, folded) Then
                     Exit Do
                 End If
                 folded = ForecourtWithoutLastWord(folded)
             Loop
+            If folded <> "" And ForecourtOnlyWords(Mid$(whole, Len(folded) + 2), qualifiers) Then
+                If ForecourtListed(statusWords, folded) Then
+                    If statusCol = 0 Then statusCol = c
+                ElseIf ForecourtListed(firstResponseWords, folded) Then
+                    If firstResponseCol = 0 Then firstResponseCol = c
+                ElseIf ForecourtListed(lastContactWords, folded) Then
+                    If lastContactCol = 0 Then lastContactCol = c
+                ElseIf statusSinceCol = 0 Then
+                    statusSinceCol = c
+                End If
+            End If
         Next c
         If statusCol > 0 And firstResponseCol + lastContactCol + statusSinceCol > 0 Then
             headerRow = r
@@ -419,18 +428,37 @@ End Function
 
 ' The canonical status for a folded cell value, "" when it is none of them.
 Private Function ForecourtStatus(ByVal folded As String) As String
-    Dim canonical As Variant
+    Dim canonical As Variant, whole As String, rest As Variant
 
-    ' the longest leading words that are a status: "Kontaktiert (Tel.)" is Kontaktiert
+    ' The longest leading words that are a status: "Kontaktiert (Tel.)" is Kontaktiert; but
+    ' not when a word after them undoes it ("Termin abgesagt", "New - no answer").
+    whole = folded
     Do While folded <> ""
         For Each canonical In Split(STATUSES, "|")
             If ForecourtListed(ForecourtWords("status:" & canonical), folded) Then
+                For Each rest In Split(Mid$(whole, Len(folded) + 2), " ")
+                    If rest <> "" And ForecourtListed(ForecourtWords("negations"), rest) Then
+                        Exit Function
+                    End If
+                Next rest
                 ForecourtStatus = canonical
                 Exit Function
             End If
         Next canonical
         folded = ForecourtWithoutLastWord(folded)
     Loop
+End Function
+
+' Whether every word of a folded text is in the word list ("" is: no words).
+Private Function ForecourtOnlyWords(ByVal folded As String, ByVal words As String) As Boolean
+    Dim word As Variant
+
+    For Each word In Split(folded, " ")
+        If word <> "" And Not ForecourtListed(words, CStr(word)) Then
+            Exit Function
+        End If
+    Next word
+    ForecourtOnlyWords = True
 End Function
 
 ' Whether a word list "|a|b c|" holds the folded text.

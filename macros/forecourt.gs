@@ -244,23 +244,27 @@ function forecourtStamp(sheet, range, oldValue, now, words) {
  * @return {string}
  */
 function forecourtStatus(value, words) {
+  const negations = words.negations || [];
   const known = forecourtLongest(forecourtFold(value),
-    (prefix) => Object.prototype.hasOwnProperty.call(words.statuses, prefix));
+    (prefix) => Object.prototype.hasOwnProperty.call(words.statuses, prefix),
+    (rest) => !rest.some((word) => negations.indexOf(word) !== -1));
   return known ? words.statuses[known] : "";
 }
 
 /**
- * The longest leading words of a folded text that `known` accepts, or "": as the engine reads
- * "Kontaktiert (Tel.)" as Kontaktiert and "First response (date/time)" as First response.
+ * The longest leading words of a folded text that `known` accepts, when `restOk` accepts the
+ * words after them, or "": as the engine reads "Kontaktiert (Tel.)" as Kontaktiert and "First
+ * response (date/time)" as First response (but "Last contact notes" as notes).
  * @param {string} folded
  * @param {function(string): boolean} known
+ * @param {function(Array<string>): boolean} restOk
  * @return {string}
  */
-function forecourtLongest(folded, known) {
+function forecourtLongest(folded, known, restOk) {
   const words = folded ? folded.split(" ") : [];
   for (let n = words.length; n > 0; n--) {
     const prefix = words.slice(0, n).join(" ");
-    if (known(prefix)) return prefix;
+    if (known(prefix)) return restOk(words.slice(n)) ? prefix : "";
   }
   return "";
 }
@@ -282,12 +286,12 @@ function forecourtFindTable(sheet, words) {
     const columns = {};
     values[r].forEach((cell, c) => {
       let field = null;
-      forecourtLongest(forecourtFold(cell), (prefix) => {
-        field = fields.find(
-          (f) => !columns[f] && (words.headers[f] || []).indexOf(prefix) !== -1) || null;
+      const qualifiers = words.qualifiers || [];
+      const found = forecourtLongest(forecourtFold(cell), (prefix) => {
+        field = fields.find((f) => (words.headers[f] || []).indexOf(prefix) !== -1) || null;
         return field !== null;
-      });
-      if (field) columns[field] = c + 1;
+      }, (rest) => rest.every((word) => qualifiers.indexOf(word) !== -1));
+      if (found && !columns[field]) columns[field] = c + 1;
     });
     if (columns.status && FORECOURT_TIME_FIELDS.some((f) => columns[f])) {
       return { headerRow: r + 1, columns: columns };

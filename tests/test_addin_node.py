@@ -158,6 +158,11 @@ def test_the_google_menu_shows_the_server_s_sentence_when_the_token_is_wrong(
       "Ostatni kontakt", "Status od"], "Próba kontaktu", (True, False, True)),
     (["Lead ID", "Received", "Name", "Status", "First response", "Last contact",
       "Status since"], "Lost", (False, False, True)),
+    # "Last contact notes" is notes, not the last contact; "(date/time)" leaves a header as is
+    (["Lead ID", "Received", "Name", "Status", "First response (date/time)",
+      "Last contact notes", "Status since"], "Contacted - left voicemail", (True, False, True)),
+    (["Lead ID", "Received", "Name", "Status", "First response", "Last contact",
+      "Status since"], "Appointment cancelled", (False, False, False)),
 ])
 def test_a_status_changed_on_the_phone_stamps_the_times_with_forecourt_s_own_words(
         tmp_path: Path, exported: Path, headers: list[str], status: str,

@@ -37,7 +37,8 @@ STAND_IN_WORDS = """Private Function ForecourtWords(ByVal kind As String) As Str
         ForecourtWords = "||"
     End Select
 End Function"""
-WORD_KINDS = {"status", "first_response_at", "last_contact_at", "status_since"}
+WORD_KINDS = {"status", "first_response_at", "last_contact_at", "status_since", "qualifiers",
+              "negations"}
 
 
 def _names(text: str) -> frozenset[str]:
