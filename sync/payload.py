@@ -51,8 +51,9 @@ NO_FILL = "#FFFFFF"
 # (the VBA client writes the time with the PC's time separator: "." in some locales)
 _ISO_Z = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d)[:.](\d\d)[:.](\d\d)(?:\.(\d{1,6}))?Z$")
 # text a spreadsheet would take for a formula, number, date, time or truth value when written
-# (first characters also as NFKC makes them: a full-width "＝" is "=" to some spreadsheets)
-_PARSED = re.compile(r"^(?:[\s=+\-@'#\d.,(%$€£]|(?:true|false|wahr|falsch|prawda|fałsz)\s*$"
+# (first characters also as NFKC makes them: a full-width "＝" is "=" to some spreadsheets;
+# "&H7-1-1" is a number to VBA's CInt, and so a date to the VBA client's setValues)
+_PARSED = re.compile(r"^(?:[\s=+\-@'#&\d.,(%$€£]|(?:true|false|wahr|falsch|prawda|fałsz)\s*$"
                      r"|[^\W\d_]{3,9}\.?[\s\-/]+\d)", re.IGNORECASE)
 
 

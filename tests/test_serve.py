@@ -138,8 +138,8 @@ def test_text_that_looks_like_a_formula_number_or_date_stays_text(
     ("0171 2345", "'0171 2345"), ("2026-12-07", "'2026-12-07"), ("TRUE", "'TRUE"),
     ("10%", "'10%"), ("Dec 7", "'Dec 7"), ("'quoted", "''quoted"),
     ("Anna Kowalska", "Anna Kowalska"), ("follow up", "follow up"), ("Jan Nowak", "Jan Nowak"),
-    ("#N/A", "'#N/A"), ("Jan-2026", "'Jan-2026"), ("\uff1d1+1", "'\uff1d1+1"),
-    ("\u00a0=1", "'\u00a0=1"),
+    ("#N/A", "'#N/A"), ("&H7-1-1", "'&H7-1-1"), ("Jan-2026", "'Jan-2026"),
+    ("\uff1d1+1", "'\uff1d1+1"), ("\u00a0=1", "'\u00a0=1"),
 ])
 def test_text_is_sent_so_that_every_client_keeps_it_as_text(text: str, sent: str) -> None:
     assert as_text(text) == sent
