@@ -69,12 +69,17 @@ STATUS_NEGATIONS = ("no", "not", "non", "never", "cancelled", "canceled", "cance
                     "odrzucone", "odrzucony", "stracony")
 
 
+#: stock fields whose headers mark a tab as the stock, never the leads (a stock tab with
+#: "Status" and "Last updated" must not be stamped)
+STOCK_MARKERS = ("price", "mileage", "eta", "sold", "waiting", "year", "body")
+
+
 def words() -> dict[str, object]:
     """The folded header words of :data:`STAMP_FIELDS`, status word -> status, and the words
     that may follow a header (:data:`HEADER_QUALIFIERS`) or undo a status
     (:data:`STATUS_NEGATIONS`)."""
     from forecourt.validators.text import fold
-    from forecourt.validators.vocabulary import LEAD_FIELDS, STATUSES
+    from forecourt.validators.vocabulary import LEAD_FIELDS, STATUSES, STOCK_FIELDS
 
     headers = {f: sorted({fold(w) for lang in LEAD_FIELDS[f].values() for w in lang} - {""})
                for f in STAMP_FIELDS}
@@ -84,7 +89,10 @@ def words() -> dict[str, object]:
             for w in lang:
                 statuses.setdefault(fold(w), status)
     statuses.pop("", None)
-    return {"headers": headers, "statuses": dict(sorted(statuses.items())),
+    lead_words = {fold(w) for f in LEAD_FIELDS.values() for lang in f.values() for w in lang}
+    stock = sorted({fold(w) for f in STOCK_MARKERS for lang in STOCK_FIELDS[f].values()
+                    for w in lang} - lead_words - {""})
+    return {"headers": headers, "statuses": dict(sorted(statuses.items())), "stock": stock,
             "qualifiers": sorted(HEADER_QUALIFIERS), "negations": sorted(STATUS_NEGATIONS)}
 
 
@@ -94,6 +102,7 @@ def vba_words() -> str:
     lists: dict[str, list[str]] = {k: list(v) for k, v in w["headers"].items()}  # type: ignore[union-attr]
     lists["qualifiers"] = list(w["qualifiers"])  # type: ignore[call-overload]
     lists["negations"] = list(w["negations"])  # type: ignore[call-overload]
+    lists["stock"] = list(w["stock"])  # type: ignore[call-overload]
     for word, status in w["statuses"].items():  # type: ignore[union-attr]
         lists.setdefault(f"status:{status}", []).append(word)
     out = ["Private Function ForecourtWords(ByVal kind As String) As String",

@@ -371,7 +371,7 @@ Private Function ForecourtFindLeadHeader(ByVal Sh As Worksheet, ByRef headerRow 
     Dim statusWords As String, firstResponseWords As String
     Dim lastContactWords As String, statusSinceWords As String
     Dim lastCol As Long, topRows As Variant, r As Long, c As Long, folded As String
-    Dim whole As String, qualifiers As String
+    Dim whole As String, qualifiers As String, stockWords As String, isStock As Boolean
 
     qualifiers = ForecourtWords("qualifiers")
     statusWords = ForecourtWords("status")
@@ -386,12 +386,23 @@ Private Function ForecourtFindLeadHeader(ByVal Sh As Worksheet, ByRef headerRow 
     End If
     topRows = Sh.Range(Sh.Cells(1, 1), Sh.Cells(HEADER_ROWS, lastCol)).Value
 
+    stockWords = ForecourtWords("stock")
     For r = 1 To HEADER_ROWS
         statusCol = 0
         firstResponseCol = 0
         lastContactCol = 0
         statusSinceCol = 0
+        ' A header row with a price, mileage or year column is the stock's, however its other
+        ' columns read ("Last updated" is a last-contact header).
+        isStock = False
         For c = 1 To lastCol
+            If ForecourtListed(stockWords, ForecourtFold(topRows(r, c))) Then
+                isStock = True
+                Exit For
+            End If
+        Next c
+        c = 1
+        Do While c <= lastCol And Not isStock
             ' The longest leading words that name a column, followed only by words such as
             ' "date" ("Letzter Kontakt (Datum)"); any other word makes it another column
             ' ("Last contact notes" is notes).
@@ -417,7 +428,8 @@ Private Function ForecourtFindLeadHeader(ByVal Sh As Worksheet, ByRef headerRow 
                     statusSinceCol = c
                 End If
             End If
-        Next c
+            c = c + 1
+        Loop
         If statusCol > 0 And firstResponseCol + lastContactCol + statusSinceCol > 0 Then
             headerRow = r
             ForecourtFindLeadHeader = True

@@ -282,7 +282,11 @@ function forecourtFindTable(sheet, words) {
   if (rows < 1 || width < 1) return null;
   const fields = ["status"].concat(FORECOURT_TIME_FIELDS);
   const values = sheet.getRange(1, 1, rows, width).getValues();
+  const stock = words.stock || [];
   for (let r = 0; r < values.length; r++) {
+    // a header row with a price, mileage or year column is the stock's, however its other
+    // columns read ("Last updated" is a last-contact header)
+    if (values[r].some((cell) => stock.indexOf(forecourtFold(cell)) !== -1)) continue;
     const columns = {};
     values[r].forEach((cell, c) => {
       let field = null;

@@ -163,6 +163,9 @@ def test_the_google_menu_shows_the_server_s_sentence_when_the_token_is_wrong(
       "Last contact notes", "Status since"], "Contacted - left voicemail", (True, False, True)),
     (["Lead ID", "Received", "Name", "Status", "First response", "Last contact",
       "Status since"], "Appointment cancelled", (False, False, False)),
+    # a stock tab (it has a price) with a "Last updated" column is never stamped
+    (["VIN", "Make", "Price", "Status", "Last updated", "Since", "Notes"], "Won",
+     (False, False, False)),
 ])
 def test_a_status_changed_on_the_phone_stamps_the_times_with_forecourt_s_own_words(
         tmp_path: Path, exported: Path, headers: list[str], status: str,

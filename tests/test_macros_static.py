@@ -38,7 +38,7 @@ STAND_IN_WORDS = """Private Function ForecourtWords(ByVal kind As String) As Str
     End Select
 End Function"""
 WORD_KINDS = {"status", "first_response_at", "last_contact_at", "status_since", "qualifiers",
-              "negations"}
+              "negations", "stock"}
 
 
 def _names(text: str) -> frozenset[str]:

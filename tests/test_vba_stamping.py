@@ -334,6 +334,11 @@ def tabs() -> list[Tab]:
             "E1": "Status since", "F1": "First contact channel", "G1": "Status note",
             "C2": "promised a call back Friday", "F2": "WhatsApp", "G2": "vip",
         }, [typed("B2", "Offer sent")], {"E2"}),
+        # a stock tab whose "Last updated" reads as a last-contact header: never stamped
+        Tab("Stock updated", {
+            "A1": "VIN", "B1": "Make", "C1": "Price", "D1": "Status", "E1": "Last updated",
+            "C2": 18990.0, "E2": "checked Monday",
+        }, [typed("D2", "Won")], set()),
         # a status undone by the words after it is no status: nothing stamped
         Tab("Undone", {
             "A1": "Name", "B1": "Status", "C1": "First response", "D1": "Last contact",
