@@ -307,8 +307,10 @@ Public Sub ForecourtRemoveMenu()
 End Sub
 
 ' Called from Workbook_SheetChange. When a lead's status is set, writes the time into the
-' Status since, First response and Last contact columns (the same rules as the Google script).
-' Excel gives no old value: a status typed again is stamped again.
+' Status since, First response and Last contact columns (the same rules as the Google script,
+' but two: Excel gives no old value, so a status typed again is stamped again; and a time cell
+' the same change covered is left as the change left it, even empty, since a sort or a deleted
+' row is a change of whole rows too, where Google fires no onEdit for a sort).
 Public Sub ForecourtOnChange(ByVal Sh As Object, ByVal Target As Range)
     Dim headerRow As Long, statusCol As Long
     Dim firstResponseCol As Long, lastContactCol As Long, statusSinceCol As Long
