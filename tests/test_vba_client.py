@@ -35,23 +35,17 @@ makes a formula) is LibreOffice's emulation of Excel's rules, close but not prov
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
-import pytest
 import xlwings
 from addin_client import ClientBook
 from fastapi.testclient import TestClient
+from libreoffice_macro import require_soffice, run_macro
 from openpyxl import Workbook, load_workbook
 
 from forecourt.engine import run
@@ -366,39 +360,10 @@ INSERT = """    info.ModuleType = {kind}
     Note "inserted {name}"
 """
 
-XBA = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC '
-       '"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n<script:module '
-       'xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
-       'script:language="StarBasic">{}</script:module>')
-
-
-def _soffice(args: list[str], profile: Path, timeout: float) -> None:
-    """soffice headless with its own profile; its processes killed when it overstays."""
-    cmd = [_SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-           "--nologo", "--nodefault", "--nolockcheck", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail(f"LibreOffice did not finish within {timeout:.0f} s: {' '.join(cmd)}")
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # soffice.bin may outlive soffice
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}: {out!r}"
-
-
-_SOFFICE = shutil.which("soffice") or ""
-
-
 def _apply_in_libreoffice(work: Path, book: Path, answer: str) -> tuple[Path, list[str]]:
     """``book`` opened in LibreOffice Calc, the answer applied by xlwings' VBA code, saved as
     .xlsx: (that file, the log of the run)."""
-    if not _SOFFICE:
-        pytest.fail("LibreOffice's soffice is not on PATH: this test runs xlwings' VBA client "
-                    "in it (apt-get install libreoffice-calc; .ci/run installs it)")
+    require_soffice("xlwings' VBA client")
     lo = work / "lo"
     lo.mkdir()
     log, out = lo / "run.log", lo / "applied.xlsx"
@@ -410,14 +375,9 @@ def _apply_in_libreoffice(work: Path, book: Path, answer: str) -> tuple[Path, li
         path.write_text(source, encoding="utf-8")
         inserts.append(INSERT.format(kind=kind, name=name, path=path))
     launcher = LAUNCHER.format(log=log, book=book, out=out, modules="".join(inserts))
-    profile = lo / "profile"
-    started = time.monotonic()
-    _soffice(["--terminate_after_init"], profile, LO_TIMEOUT)  # a fresh profile, first
-    standard = profile / "user" / "basic" / "Standard"
-    assert (standard / "script.xlb").is_file(), "LibreOffice made no profile"
-    (standard / "Module1.xba").write_text(XBA.format(escape(launcher)), encoding="utf-8")
-    _soffice(["macro:///Standard.Module1.Main"], profile,
-             LO_TIMEOUT - (time.monotonic() - started))
+    code = run_macro(launcher, lo, lo / "soffice.log", LO_TIMEOUT)
+    assert code != -1, f"LibreOffice did not finish within {LO_TIMEOUT} s"
+    assert code == 0, f"LibreOffice exited {code}: {(lo / 'soffice.log').read_text()!r}"
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     assert lines, "LibreOffice ran nothing (the launcher did not compile?)"
     assert "closed" in lines, "\n".join(lines)

@@ -20,19 +20,14 @@ to click OK), and a recorded message fails the tests.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import re
-import shutil
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
+from libreoffice_macro import require_soffice, run_macro
 
 from forecourt.macros import export, words
 from forecourt.validators.text import fold
@@ -41,8 +36,8 @@ from forecourt.validators.vocabulary import STATUSES
 STAMP_FORMAT = "yyyy-mm-dd hh:mm"
 EPOCH = dt.datetime(1899, 12, 30)
 SECOND = 1 / 86400
-# Each LibreOffice start is given this long (a run takes a few seconds).
-TIMEOUT = 40
+# Both LibreOffice starts together are given this long (a run takes a few seconds).
+TIMEOUT = 80
 MAX_MODULE = 150_000
 
 # What each status stamps (README/the module's comments): Status since always, First response
@@ -513,35 +508,6 @@ def build_module(bas: str, all_tabs: list[Tab], results: Path) -> str:
     return module
 
 
-def _xba(name: str, code: str) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC '
-            '"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n'
-            '<script:module xmlns:script="http://openoffice.org/2000/script" '
-            f'script:name="{name}" script:language="StarBasic">{escape(code)}</script:module>')
-
-
-def _soffice(args: list[str], profile: Path, log: Path) -> int:
-    """Runs soffice with ``profile`` (its own process group, killed if it outlives TIMEOUT)."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORECOURT_", "LC_"))}
-    env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", SAL_USE_VCLPLUGIN="svp")
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
-             "--nologo", "--norestore", "--nolockcheck", "--nodefault", *args],
-            stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=env,
-            start_new_session=True)
-        try:
-            return proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            return -1
-        finally:
-            # soffice starts soffice.bin: whatever of the group is left goes
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 @dataclass
 class Run:
     cells: dict[tuple[str, str], tuple[str, str, str]]  # (tab, cell) -> (type, value, format)
@@ -555,21 +521,14 @@ def _unescape(text: str) -> str:
 
 
 def run_in_libreoffice(bas: str, all_tabs: list[Tab], folder: Path) -> Run:
-    if not (shutil.which("soffice") or shutil.which("libreoffice")):
-        pytest.fail("LibreOffice (soffice) is not installed: install libreoffice-calc-nogui "
-                    "(.ci/run does) to run the Excel stamping in its VBA mode")
+    require_soffice("the Excel stamping")
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
-    profile, results, log = folder / "profile", folder / "results.txt", folder / "launch.log"
+    results, log = folder / "results.txt", folder / "launch.log"
     module = folder / "ForecourtTest.bas"
     module.write_text(build_module(bas, all_tabs, results), encoding="ascii")
-    code = _soffice(["--terminate_after_init"], profile, log)
-    standard = profile / "user" / "basic" / "Standard"
-    assert code == 0 and (standard / "script.xlb").exists(), \
-        f"LibreOffice did not create its profile (exit {code}): {log.read_text(errors='replace')}"
     launcher = LAUNCHER.format(log=basic_string(str(log)), module=basic_string(str(module)))
-    (standard / "Module1.xba").write_text(_xba("Module1", launcher), encoding="utf-8")
-    code = _soffice(["macro:///Standard.Module1.Main"], profile, log)
+    code = run_macro(launcher, folder, log, TIMEOUT)
     text = results.read_text(encoding="ascii") if results.exists() else ""
     if not text.endswith("DONE\t\n"):
         why = (f"LibreOffice did not end within {TIMEOUT} s" if code == -1
