@@ -16,7 +16,6 @@ and accept: nothing of xlwings' own (non-BSD) server code is used.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -237,15 +236,16 @@ def run_payload(config: ServeConfig, body: Any, sent: set[str] | None,
         raise Refused(400, f"forecourt does not know the client {request.client!r}: use the "
                            "files of `forecourt macros export`.")
     key = workbook_key(book_id, request.book)
-    backend = PayloadBackend(request, key=key, colours=_state(config, key, "fills.json"))
+    own = _store_path(config, WorkbookId("payload", key))  # the fills are kept beside it
+    backend = PayloadBackend(request, key=key, colours=own.with_name(
+        own.name.removesuffix(".forecourt.sqlite") + ".fills.json"))
     file = _workbook_file(request.client, book_id)
     if file is not None:
-        owner = WorkbookId("file", str(file))
+        store_path = _store_path(config, WorkbookId("file", str(file)))
     elif request.client == "Google Apps Script" and book_id and _SHEET_ID.match(book_id):
-        owner = WorkbookId("sheet", book_id)
+        store_path = _store_path(config, WorkbookId("sheet", book_id))
     else:
-        owner = backend.identity
-    store_path = _store_path(config, owner)
+        store_path = own
     lock = locks.take_run_lock(file) if file is not None else None
     try:
         result = run(backend, as_of=config.as_of, state=store_path)
@@ -281,14 +281,6 @@ def _workbook_file(client: str, book_id: str | None) -> Path | None:
     except OSError:
         return None
     return path if found else None
-
-
-def _state(config: ServeConfig, key: str, suffix: str) -> Path:
-    from forecourt.store import state_folder
-
-    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(key).name).strip("._")[:60] or "workbook"
-    return (config.state or state_folder()) / f"payload-{safe}-{digest}.{suffix}"
 
 
 def _store_path(config: ServeConfig, owner: Any) -> Path:

@@ -39,19 +39,11 @@ class XlwingsMissing(RuntimeError):
 def xlwings_dir() -> Path:
     """The installed xlwings package's folder (its client files are copied from it)."""
     try:
-        import xlwings  # noqa: F401 - only its files are used
+        import xlwings  # only its files are used
     except ImportError as exc:
         raise XlwingsMissing("xlwings is not installed, and its client files are needed: "
                              "pip install 'forecourt[addin]'") from exc
-    import xlwings as xw
-
-    return Path(xw.__file__).parent
-
-
-def xlwings_version() -> str:
-    import xlwings
-
-    return str(xlwings.__version__)
+    return Path(xlwings.__file__).parent
 
 
 #: words that may follow a known header and leave it that header: "First response (date/
@@ -135,7 +127,6 @@ def export(folder: Path | str, *, force: bool = False) -> list[Path]:
     if folder.exists() and any(folder.iterdir()) and not force:
         raise FileExistsError(f"{folder} is not empty; choose another folder or add --force")
     source = xlwings_dir()
-    version = xlwings_version()
     written: list[Path] = []
 
     def put(path: Path, text: str) -> None:
@@ -174,7 +165,7 @@ def export(folder: Path | str, *, force: bool = False) -> list[Path]:
     ts, renamed = re.subn(r"^async function main\(", "async function xlwingsExampleMain(",
                           ts, count=1, flags=re.MULTILINE)
     if not renamed:
-        raise RuntimeError(f"xlwings {version}'s xlwings.ts has no main function to rename")
+        raise RuntimeError(f"{source}'s xlwings.ts has no main function to rename")
     put(web / "forecourt.ts", _ours("forecourt_officescript.ts") + "\n" + ts)
     put(web / "README.md", _ours("README_excel_web.md"))
     return written

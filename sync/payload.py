@@ -139,14 +139,16 @@ class PayloadBackend(GridBackend):
                  colours: Path | None = None) -> None:
         super().__init__({n: v or [] for n, v in request.sheets}, name=request.book)
         self.identity = WorkbookId("payload", key or request.book)
-        self.store = None  # the engine's memory is kept per workbook name, like a Sheet's
+        self.store = None  # the engine's memory: the caller's store (see forecourt.serve)
         self.request = request
         self.unsent = {n for n, v in request.sheets if v is None}
         self.colours = colours
         self.key_columns: dict[str, int] = {}
         #: the columns a plan adds: every cell of them is forecourt's to write
         self.new_columns: dict[str, set[int]] = {}
-        self._read_state = self._state.copy()
+        # what the client holds: apply stages a copy and commit swaps it in, so this state
+        # is never changed
+        self._read_state = self._state
 
     def read(self, progress: Any = None, while_waiting: Any = None) -> Tabs:
         tabs = [Tab(name, [list(r) for r in rows]) for name, rows in self.sheets.items()

@@ -52,6 +52,7 @@ from addin_payloads import (
 from fastapi.testclient import TestClient
 
 import forecourt
+from forecourt.sync.base import column_letter
 
 TOKEN = "s3cret"
 AS_OF = dt.datetime(2026, 12, 7, 11, 0)  # a Monday, open 09:00-18:00 by default
@@ -183,16 +184,6 @@ def book_name(client: str) -> str:
 
 
 # cells ----------------------------------------------------------------------------------------
-
-def column_letter(j: int) -> str:
-    """0-based column -> letters."""
-    letters = ""
-    j += 1
-    while j:
-        j, k = divmod(j - 1, 26)
-        letters = chr(65 + k) + letters
-    return letters
-
 
 def a1(row: int, col: int) -> str:
     """0-based row and column -> "B3"."""
